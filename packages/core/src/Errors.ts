@@ -1,0 +1,73 @@
+import { Data } from "effect"
+
+/** No environment package provides the requested name; `available` lists the names that exist. */
+export class EnvironmentNotFound extends Data.TaggedError("EnvironmentNotFound")<{
+  readonly name: string
+  readonly available: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return `unknown environment "${this.name}"; available: ${this.available.join(", ") || "(none)"}`
+  }
+}
+
+/** An environment package failed to load or does not satisfy the contract. */
+export class EnvironmentLoadError extends Data.TaggedError("EnvironmentLoadError")<{
+  readonly name: string
+  readonly packageName: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `environment "${this.name}" from ${this.packageName} could not be loaded: ${this.reason}`
+  }
+}
+
+/** A task id or split that the environment does not know. */
+export class TaskNotFound extends Data.TaggedError("TaskNotFound")<{
+  readonly env: string
+  readonly taskId: string
+}> {
+  override get message(): string {
+    return `environment "${this.env}" has no task "${this.taskId}"`
+  }
+}
+
+/** Invalid configuration: `field` names the offending key, `detail` the problem. */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly field: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `invalid config ${this.field}: ${this.detail}`
+  }
+}
+
+/** A policy (local model or remote endpoint) failed to generate, score or update. */
+export class PolicyError extends Data.TaggedError("PolicyError")<{
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `policy error: ${this.reason}`
+  }
+}
+
+/** A data file could not be read or parsed; `line` is 1-based where known. */
+export class DataError extends Data.TaggedError("DataError")<{
+  readonly file: string
+  readonly line?: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.file}${this.line === undefined ? "" : `:${this.line}`}: ${this.reason}`
+  }
+}
+
+/** A checkpoint is missing, corrupt, or does not match the model it is loaded into. */
+export class CheckpointError extends Data.TaggedError("CheckpointError")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `checkpoint ${this.path}: ${this.reason}`
+  }
+}

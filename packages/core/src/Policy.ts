@@ -1,0 +1,79 @@
+import { Context, type Effect } from "effect"
+import type { PolicyError } from "./Errors.ts"
+import type { Role } from "./Role.ts"
+
+/** One generation request. Sampling is reproducible for a given `seed`. */
+export interface GenerationRequest {
+  readonly prompt: string
+  readonly maxTokens: number
+  /** 0 means greedy. */
+  readonly temperature: number
+  readonly topP?: number
+  readonly stop?: ReadonlyArray<string>
+  readonly seed?: number
+  /** Which role this request is for; remote policies may route critics to another model. */
+  readonly role?: Role
+}
+
+/** A completion with its tokens and the per-token log-probs under the sampling policy. */
+export interface Completion {
+  readonly text: string
+  readonly tokenIds: ReadonlyArray<number>
+  /** log pi(token_t | prompt, tokens_<t), one per token id. */
+  readonly logprobs: ReadonlyArray<number>
+  readonly promptTokens: number
+  readonly finishReason: "stop" | "length"
+}
+
+/** Anything that turns prompts into completions: the in-process model or an HTTP endpoint. */
+export interface Policy {
+  readonly name: string
+  generate(requests: ReadonlyArray<GenerationRequest>): Effect.Effect<ReadonlyArray<Completion>, PolicyError>
+}
+
+/** A completion to score under a prompt by teacher forcing. */
+export interface ScoreRequest {
+  readonly prompt: string
+  readonly tokenIds: ReadonlyArray<number>
+}
+
+/**
+ * One sequence of a policy-gradient batch.
+ *
+ * On-policy samples (`transferred: false`) are trained under the prompt they were sampled from,
+ * with the PPO-clip surrogate against `oldLogprobs`. Transferred refinements (`transferred: true`)
+ * are trained under the critique-free solver prompt `prompt`, while `oldLogprobs` are the
+ * behaviour log-probs under the refine prompt they were sampled from; the trainer weights each
+ * token by the calibration weight of DESIGN.md §4 step 6.
+ */
+export interface TrainingSample {
+  readonly role: Role
+  readonly prompt: string
+  readonly tokenIds: ReadonlyArray<number>
+  readonly oldLogprobs: ReadonlyArray<number>
+  readonly advantage: number
+  readonly transferred: boolean
+}
+
+/** What one update reports. */
+export interface UpdateStats {
+  readonly loss: number
+  readonly gradNorm: number
+  /** Fraction of on-policy tokens whose ratio was clipped. */
+  readonly clipFraction: number
+  /** Mean calibration weight over transferred tokens (NaN-free: 0 when there are none). */
+  readonly meanCalibrationWeight: number
+  readonly kl: number
+  readonly tokens: number
+  /** True when the loss or gradient was non-finite and the update was skipped. */
+  readonly skipped: boolean
+}
+
+/** A policy that can also score completions and take a gradient step. */
+export interface TrainablePolicy extends Policy {
+  score(requests: ReadonlyArray<ScoreRequest>): Effect.Effect<ReadonlyArray<ReadonlyArray<number>>, PolicyError>
+  update(batch: ReadonlyArray<TrainingSample>): Effect.Effect<UpdateStats, PolicyError>
+}
+
+/** The policy service: the solver (and, unless `CriticPolicy` is provided separately, the critic). */
+export class PolicyService extends Context.Service<PolicyService, Policy>()("@icrl/core/Policy") {}
