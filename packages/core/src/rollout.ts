@@ -1,0 +1,218 @@
+import { Effect } from "effect"
+import type { PolicyError } from "./Errors.ts"
+import type { EnvironmentPackage, TurnContext } from "./EnvironmentPackage.ts"
+import type { Completion, GenerationRequest, Policy } from "./Policy.ts"
+import { defaultStops, defaultTemplates, type Role, type RoleTemplates } from "./Role.ts"
+import type { Task } from "./Task.ts"
+import type { Trajectory, Turn } from "./Trajectory.ts"
+
+/** How completions are sampled. */
+export interface SamplingOptions {
+  /** 0 = greedy. */
+  readonly temperature: number
+  readonly topP: number
+}
+
+/**
+ * One episode to run: a task, the seed of its initial state, the seed of its samples, and an
+ * optional critique to follow. A refinement uses the same `envSeed` as the attempt it refines,
+ * so it starts from the same initial state.
+ */
+export interface EpisodeSpec<T extends Task = Task> {
+  readonly task: T
+  readonly envSeed: number
+  readonly seed: number
+  readonly guidance?: { readonly attempt: string; readonly critique: string }
+}
+
+/** One turn with everything the trainer needs: the context it was rendered from and the completion. */
+export interface RecordedTurn {
+  readonly context: TurnContext
+  readonly prompt: string
+  readonly completion: Completion
+}
+
+/** A finished episode: the trajectory plus the recorded turns. */
+export interface Episode<T extends Task = Task> {
+  readonly spec: EpisodeSpec<T>
+  readonly trajectory: Trajectory
+  readonly turns: ReadonlyArray<RecordedTurn>
+  /** The reward used for advantages: the episode's total reward. */
+  readonly reward: number
+}
+
+/** The role templates of an environment: its overrides on top of the core defaults. */
+export const templatesOf = (env: EnvironmentPackage<any>): RoleTemplates => ({ ...defaultTemplates, ...env.templates })
+
+/** A deterministic 32-bit seed mixed from several integers (for per-request sampling seeds). */
+export const mixSeed = (...parts: ReadonlyArray<number>): number => {
+  let h = 0x811c9dc5
+  for (const p of parts) {
+    let x = Math.floor(p) | 0
+    for (let i = 0; i < 4; i++) {
+      h ^= x & 0xff
+      h = Math.imul(h, 0x01000193)
+      x >>>= 8
+    }
+  }
+  return h >>> 0
+}
+
+interface Live<T extends Task> {
+  readonly spec: EpisodeSpec<T>
+  readonly env: ReturnType<EnvironmentPackage<T>["make"]>
+  observation: string
+  admissible: ReadonlyArray<string> | undefined
+  readonly history: Array<Turn>
+  readonly recorded: Array<RecordedTurn>
+  total: number
+  won: boolean
+  score: number | undefined
+  terminated: boolean
+  truncated: boolean
+}
+
+/**
+ * Runs episodes in lockstep: at every turn, one batched `generate` for all episodes still
+ * running. Single-turn environments finish in one turn. `invalidPenalty` is added to the reward
+ * of each invalid step (agentic projection knob).
+ *
+ * @example
+ * const episodes = yield* runEpisodes(env, policy, tasks.map((task, i) => ({ task, envSeed: i, seed: i })), { temperature: 1, topP: 1 })
+ */
+export const runEpisodes = <T extends Task>(
+  env: EnvironmentPackage<T>,
+  policy: Policy,
+  specs: ReadonlyArray<EpisodeSpec<T>>,
+  sampling: SamplingOptions,
+  options: { readonly invalidPenalty?: number; readonly maxTurns?: number } = {},
+): Effect.Effect<Array<Episode<T>>, PolicyError> =>
+  Effect.gen(function* () {
+    const penalty = options.invalidPenalty ?? 0
+    const maxTurns = Math.min(options.maxTurns ?? env.maxSteps, env.maxSteps)
+    const live: Array<Live<T>> = specs.map((spec) => {
+      const instance = env.make(spec.task)
+      const reset = instance.reset({ seed: spec.envSeed })
+      return {
+        spec,
+        env: instance,
+        observation: reset.observation,
+        admissible: reset.info.admissibleActions,
+        history: [],
+        recorded: [],
+        total: 0,
+        won: false,
+        score: undefined,
+        terminated: false,
+        truncated: false,
+      }
+    })
+    for (let turn = 0; turn < maxTurns; turn++) {
+      const active = live.filter((e) => !e.terminated && !e.truncated)
+      if (active.length === 0) break
+      const contexts = active.map((e): TurnContext<T> => ({
+        task: e.spec.task,
+        observation: e.observation,
+        history: [...e.history],
+        ...(e.admissible === undefined ? {} : { admissibleActions: e.admissible }),
+        ...(e.spec.guidance === undefined ? {} : { guidance: e.spec.guidance }),
+      }))
+      const prompts = contexts.map((c) => env.renderPrompt(c))
+      const requests: Array<GenerationRequest> = active.map((e, i) => ({
+        prompt: prompts[i]!,
+        maxTokens: env.maxTokens.solver,
+        temperature: sampling.temperature,
+        topP: sampling.topP,
+        stop: defaultStops.solver,
+        seed: mixSeed(e.spec.seed, turn),
+        role: e.spec.guidance === undefined ? "solver" : "refiner",
+      }))
+      const completions = yield* policy.generate(requests)
+      active.forEach((e, i) => {
+        const completion = completions[i]!
+        const parsed = env.parseAction(completion.text)
+        const result = e.env.step(parsed.action)
+        const valid = parsed.valid && result.info.actionValid
+        const reward = result.reward + (valid ? 0 : penalty)
+        const t: Turn = {
+          prompt: prompts[i]!,
+          completion: completion.text,
+          action: parsed.action,
+          actionValid: valid,
+          observation: result.observation,
+          reward,
+        }
+        e.history.push(t)
+        e.recorded.push({ context: contexts[i]!, prompt: prompts[i]!, completion })
+        e.total += reward
+        e.observation = result.observation
+        e.admissible = result.info.admissibleActions
+        e.won = e.won || result.info.won
+        if (result.info.score !== undefined) e.score = result.info.score
+        e.terminated = result.terminated
+        e.truncated = result.truncated || (!result.terminated && turn + 1 >= maxTurns)
+      })
+    }
+    return live.map((e): Episode<T> => {
+      const trajectory: Trajectory = {
+        taskId: e.spec.task.id,
+        turns: e.history,
+        totalReward: e.total,
+        won: e.won,
+        score: e.score ?? (e.won ? 1 : 0),
+        terminated: e.terminated,
+        truncated: e.truncated,
+      }
+      return { spec: e.spec, trajectory, turns: e.recorded, reward: e.total }
+    })
+  })
+
+/** A critique with the prompt it was generated from. */
+export interface Critique {
+  readonly prompt: string
+  readonly text: string
+  /** Present when a policy wrote the critique (absent for the reference critic). */
+  readonly completion?: Completion
+}
+
+/** Who writes critiques: a policy in the critic role, or the environment's reference critic. */
+export type CriticSource = { readonly kind: "policy"; readonly policy: Policy } | { readonly kind: "reference" }
+
+/**
+ * Critiques of finished episodes, one batched `generate` for the whole list.
+ *
+ * @example
+ * const critiques = yield* critique(env, { kind: "policy", policy }, attempts, { temperature: 1, topP: 1 }, 7)
+ */
+export const critique = <T extends Task>(
+  env: EnvironmentPackage<T>,
+  critic: CriticSource,
+  attempts: ReadonlyArray<{ readonly episode: Episode<T>; readonly seed: number }>,
+  sampling: SamplingOptions,
+): Effect.Effect<Array<Critique>, PolicyError> =>
+  Effect.gen(function* () {
+    const templates = templatesOf(env)
+    const prompts = attempts.map(({ episode }) =>
+      templates.critic(episode.spec.task.text, env.renderAttempt(episode.spec.task, episode.trajectory)),
+    )
+    if (critic.kind === "reference") {
+      const reference = env.referenceCritique
+      if (reference === undefined) return prompts.map((prompt) => ({ prompt, text: "" }))
+      return attempts.map(({ episode }, i) => ({
+        prompt: prompts[i]!,
+        text: reference.call(env, episode.spec.task, episode.trajectory),
+      }))
+    }
+    const completions = yield* critic.policy.generate(
+      attempts.map(({ seed }, i) => ({
+        prompt: prompts[i]!,
+        maxTokens: env.maxTokens.critic,
+        temperature: sampling.temperature,
+        topP: sampling.topP,
+        stop: defaultStops.critic,
+        seed,
+        role: "critic" as Role,
+      })),
+    )
+    return completions.map((completion, i) => ({ prompt: prompts[i]!, text: completion.text, completion }))
+  })

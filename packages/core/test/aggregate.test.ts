@@ -1,0 +1,52 @@
+import { describe, expect, test } from "bun:test"
+import fc from "fast-check"
+import { aggregateLoss, aggregationWeights, type LossAggMode } from "../src/index.ts"
+
+const modes: ReadonlyArray<LossAggMode> = ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm"]
+const val = fc.double({ min: -10, max: 10, noNaN: true })
+const ragged = fc.array(fc.array(val, { maxLength: 12 }), { maxLength: 8 })
+
+describe("aggregateLoss", () => {
+  test("hand-computed values", () => {
+    const l = [[1, 1], [4]]
+    expect(aggregateLoss(l, "token-mean")).toBe(2)
+    expect(aggregateLoss(l, "seq-mean-token-mean")).toBe(2.5)
+    expect(aggregateLoss(l, "seq-mean-token-sum")).toBe(3)
+    expect(aggregateLoss(l, "seq-mean-token-sum-norm")).toBe(1.5)
+    expect(aggregateLoss(l, "seq-mean-token-sum-norm", 3)).toBe(1)
+  })
+
+  test("law: on equal-length sequences token-mean = seq-mean-token-mean = seq-mean-token-sum-norm, and seq-mean-token-sum = L x token-mean", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 1, max: 6 }), fc.array(val, { minLength: 60, maxLength: 60 }), (len, n, pool) => {
+        const l = Array.from({ length: n }, (_, i) => pool.slice(i * len, i * len + len).concat(new Array(Math.max(0, len - pool.slice(i * len).length)).fill(0)).slice(0, len))
+        const tm = aggregateLoss(l, "token-mean")
+        expect(aggregateLoss(l, "seq-mean-token-mean")).toBeCloseTo(tm, 9)
+        expect(aggregateLoss(l, "seq-mean-token-sum-norm")).toBeCloseTo(tm, 9)
+        expect(aggregateLoss(l, "seq-mean-token-sum")).toBeCloseTo(tm * len, 8)
+      }),
+    )
+  })
+
+  test("law: zero-length sequences and empty batches give finite results and are ignored", () => {
+    fc.assert(
+      fc.property(ragged, fc.constantFrom(...modes), (l, mode) => {
+        const a = aggregateLoss(l, mode)
+        expect(Number.isFinite(a)).toBe(true)
+        expect(aggregateLoss([...l, [], []], mode)).toBeCloseTo(a, 12)
+      }),
+    )
+    for (const m of modes) expect(aggregateLoss([], m)).toBe(0)
+  })
+
+  test("law: the token weights reproduce the aggregate (tensor form agrees with the reference)", () => {
+    fc.assert(
+      fc.property(ragged, fc.constantFrom(...modes), (l, mode) => {
+        const weights = aggregationWeights(l.map((s) => s.length), mode)
+        let sum = 0
+        l.forEach((s, i) => s.forEach((x, t) => (sum += x * weights[i]![t]!)))
+        expect(sum).toBeCloseTo(aggregateLoss(l, mode), 9)
+      }),
+    )
+  })
+})

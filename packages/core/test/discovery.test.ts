@@ -1,0 +1,52 @@
+import { afterAll, describe, expect, test } from "bun:test"
+import { Effect, Exit } from "effect"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { listEnvironments, loadEnvironment } from "../src/index.ts"
+
+/** A real workspace on disk with one environment package and one unrelated package. */
+const root = mkdtempSync(join(tmpdir(), "icrl-discovery-"))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+const write = (path: string, text: string) => {
+  mkdirSync(join(root, path, ".."), { recursive: true })
+  writeFileSync(join(root, path), text)
+}
+write("package.json", JSON.stringify({ name: "ws", private: true, workspaces: ["packages/*"] }))
+write(
+  "packages/toy/package.json",
+  JSON.stringify({ name: "@someone/toy", main: "index.js", icrl: { environments: ["toy", "ghost"] } }),
+)
+write(
+  "packages/toy/index.js",
+  `export const environments = [{ name: "toy", description: "d", tasks: () => [], make: () => ({}), renderPrompt: () => "" }]\n`,
+)
+write("packages/other/package.json", JSON.stringify({ name: "other" }))
+
+describe("environment discovery", () => {
+  test("lists names declared in package.json icrl fields", () => {
+    expect(listEnvironments(root).map((e) => [e.name, e.packageName])).toEqual([
+      ["toy", "@someone/toy"],
+      ["ghost", "@someone/toy"],
+    ])
+  })
+
+  test("loads a declared environment from the package's entry module", async () => {
+    const env = await Effect.runPromise(loadEnvironment("toy", root))
+    expect(env.name).toBe("toy")
+  })
+
+  test("an unknown name fails with a tagged error listing the available names", async () => {
+    const exit = await Effect.runPromiseExit(loadEnvironment("nope", root))
+    expect(Exit.isFailure(exit)).toBe(true)
+    const error = await Effect.runPromise(Effect.flip(loadEnvironment("nope", root)))
+    expect(error._tag).toBe("EnvironmentNotFound")
+    expect(error.message).toContain("toy, ghost")
+  })
+
+  test("a declared name the module does not export fails with EnvironmentLoadError", async () => {
+    const error = await Effect.runPromise(Effect.flip(loadEnvironment("ghost", root)))
+    expect(error._tag).toBe("EnvironmentLoadError")
+    expect(error.message).toContain("ghost")
+  })
+})

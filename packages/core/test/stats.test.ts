@@ -1,0 +1,68 @@
+import { describe, expect, test } from "bun:test"
+import fc from "fast-check"
+import { criticGains, meanInterval, proportionInterval, shouldTransfer } from "../src/index.ts"
+
+describe("intervals", () => {
+  test("hand-computed values", () => {
+    const i = meanInterval([1, 2, 3])
+    expect(i.mean).toBe(2)
+    expect(i.halfWidth).toBeCloseTo((4.303 * 1) / Math.sqrt(3), 9)
+    expect(meanInterval([5]).halfWidth).toBe(0)
+    const p = proportionInterval(45, 100)
+    expect(p.low).toBeCloseTo(0.3561, 3)
+    expect(p.high).toBeCloseTo(0.5476, 3)
+  })
+
+  test("law: the Wilson interval contains the observed proportion and stays in [0, 1]", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5000 }).chain((n) => fc.tuple(fc.integer({ min: 0, max: n }), fc.constant(n))), ([s, n]) => {
+        const p = proportionInterval(s, n)
+        expect(p.low).toBeGreaterThanOrEqual(0)
+        expect(p.high).toBeLessThanOrEqual(1)
+        expect(p.low).toBeLessThanOrEqual(s / n + 1e-12)
+        expect(p.high).toBeGreaterThanOrEqual(s / n - 1e-12)
+      }),
+    )
+  })
+
+  test("law: the mean interval is centred on the mean and shift-equivariant", () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -100, max: 100, noNaN: true }), { minLength: 2, maxLength: 30 }), fc.double({ min: -50, max: 50, noNaN: true }), (xs, c) => {
+        const a = meanInterval(xs)
+        const b = meanInterval(xs.map((x) => x + c))
+        expect(b.mean).toBeCloseTo(a.mean + c, 6)
+        expect(b.halfWidth).toBeCloseTo(a.halfWidth, 6)
+        expect(a.low).toBeLessThanOrEqual(a.mean)
+      }),
+    )
+  })
+})
+
+describe("critic gains and transfer", () => {
+  test("hand-computed values", () => {
+    expect(criticGains([0, 1, 1], [1, 1, 0])).toEqual([1, 0, -1])
+    expect(criticGains([0], [1], { lengthCost: 0.01, critiqueTokens: [10] })).toEqual([0.9])
+    expect(shouldTransfer("improved", { before: 0, after: 1, won: true })).toBe(true)
+    expect(shouldTransfer("improved", { before: 1, after: 1, won: true })).toBe(false)
+    expect(shouldTransfer("success", { before: 1, after: 1, won: true })).toBe(true)
+    expect(shouldTransfer("all", { before: 1, after: 0, won: false })).toBe(true)
+  })
+
+  test("law: the critic gain is antisymmetric in (before, after) without length cost", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.double({ min: -1, max: 1, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true }))), (ps) => {
+        const g = criticGains(ps.map((p) => p[0]), ps.map((p) => p[1]))
+        const h = criticGains(ps.map((p) => p[1]), ps.map((p) => p[0]))
+        g.forEach((x, i) => expect(x + h[i]!).toBeCloseTo(0, 12))
+      }),
+    )
+  })
+
+  test("law: transferred under 'improved' implies a positive critic gain", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (b, a) => {
+        if (shouldTransfer("improved", { before: b, after: a, won: a === 1 })) expect(criticGains([b], [a])[0]!).toBeGreaterThan(0)
+      }),
+    )
+  })
+})

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Prepares a fresh machine that has Node and npm: the pinned Bun, the optional system OpenBLAS
+# (the fast CPU matmul kernels use it; everything works without it), and the workspace packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUN_VERSION=$(sed -n 's/.*"packageManager": "bun@\([0-9.]*\)".*/\1/p' package.json)
+
+if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version)" != "$BUN_VERSION" ]; then
+  echo "setup: installing bun@$BUN_VERSION with npm" >&2
+  npm install -g "bun@$BUN_VERSION" >&2
+fi
+
+if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing libopenblas0-pthread (optional BLAS kernels)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread; } >&2 \
+      || echo "setup: OpenBLAS not installed; training falls back to the plain wasm kernels" >&2
+  else
+    echo "setup: OpenBLAS not found and apt-get unavailable; training uses the plain wasm kernels" >&2
+  fi
+fi
+
+bun install --frozen-lockfile >&2
