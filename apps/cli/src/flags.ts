@@ -21,7 +21,7 @@ export interface FlagSpec {
   readonly min?: number
 }
 
-type ValueOf<S extends FlagSpec> = S["type"] extends "number" ? number : S["type"] extends "boolean" ? boolean : string
+type ValueOf<S> = S extends { readonly type: "number" } ? number : S extends { readonly type: "boolean" } ? boolean : string
 
 export type FlagValues<Spec extends Record<string, FlagSpec>> = {
   readonly [K in keyof Spec]: Spec[K] extends { readonly default: unknown } ? ValueOf<Spec[K]> : ValueOf<Spec[K]> | undefined

@@ -34,6 +34,11 @@ export interface LossInputs {
   readonly refLogprobs?: tf.Tensor2D
   /** Real token counts per row (the mask's row sums), for the aggregation weights. */
   readonly lengths: ReadonlyArray<number>
+  /**
+   * Per-token aggregation weights [N][T] computed over a larger batch this one is a micro-batch
+   * of (core `aggregationWeights`); without it they are computed from `lengths`.
+   */
+  readonly aggregation?: ReadonlyArray<ReadonlyArray<number>>
 }
 
 export interface LossOutputs {
@@ -129,7 +134,7 @@ export const icrlLoss = (inputs: LossInputs, config: LossConfig): LossOutputs =>
     tokenLoss = tf.add(tokenLoss, tf.mul(kl, config.kl_loss_coef))
   }
   tokenLoss = tf.mul(tokenLoss, mask)
-  const aggregation = aggregationWeights(inputs.lengths, config.loss_agg_mode, config.loss_scale_factor)
+  const aggregation = inputs.aggregation ?? aggregationWeights(inputs.lengths, config.loss_agg_mode, config.loss_scale_factor)
   const aggW = tf.tensor2d(aggregation.map((row) => [...row, ...new Array<number>(t - row.length).fill(0)]), [n, t])
   const loss = tf.sum(tf.mul(tokenLoss, aggW)) as tf.Scalar
   const weights = tf.mul(tf.add(tf.mul(transferred, w), onPolicy), mask) as tf.Tensor2D

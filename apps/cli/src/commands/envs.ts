@@ -1,0 +1,136 @@
+/**
+ * `envs list` (names, descriptions, splits of every discoverable environment) and
+ * `envs check --env NAME` (the environment doctor's conformance checks).
+ */
+import { type EnvironmentPackage, EnvironmentNotFound, listEnvironments, loadEnvironment } from "@icrl/core"
+import { Effect, Result } from "effect"
+import { checkEnvironment, formatDoctorReport } from "../../../../packages/core/src/doctor.ts"
+import { FlagError, flagHelp, parseFlags } from "../flags.ts"
+
+const listSpec = {
+  json: { type: "boolean", default: false, description: "print JSON instead of a table" },
+  help: { type: "boolean", default: false, description: "show this help" },
+} as const
+
+const checkSpec = {
+  env: { type: "string", description: "environment name (see `envs list`)" },
+  episodes: { type: "number", integer: true, min: 1, default: 20, description: "tasks examined per check" },
+  seed: { type: "number", integer: true, default: 0, description: "seed of the tasks and of the random and fuzzed actions" },
+  split: { type: "string", choices: ["train", "test"], default: "test", description: "split the episodes come from" },
+  options: { type: "string", default: "", description: "environment options as key=value,key=value" },
+  json: { type: "boolean", default: false, description: "print the full report as JSON" },
+  help: { type: "boolean", default: false, description: "show this help" },
+} as const
+
+const usage = `usage: bun run envs list [--json]
+       bun run envs check --env NAME [--episodes N] [--seed S] [--split train|test] [--options k=v,...] [--json]`
+
+/**
+ * Parses `key=value,key=value` into environment options; a piece without "=" is a FlagError.
+ *
+ * @example
+ * parseEnvOptions("type=heat,size=full") // { type: "heat", size: "full" }
+ */
+export const parseEnvOptions = (text: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const piece of text.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const eq = piece.indexOf("=")
+    if (eq <= 0) throw new FlagError({ flag: "options", detail: `"${piece}" is not key=value` })
+    out[piece.slice(0, eq).trim()] = piece.slice(eq + 1).trim()
+  }
+  return out
+}
+
+/** Loads an environment, turning an unknown name into a FlagError on --env that lists the names. */
+export const loadForFlag = async (name: string): Promise<EnvironmentPackage> => {
+  const result = await Effect.runPromise(Effect.result(loadEnvironment(name)))
+  if (Result.isSuccess(result)) return result.success
+  const error = result.failure
+  if (error instanceof EnvironmentNotFound) throw new FlagError({ flag: "env", detail: error.message })
+  throw error
+}
+
+const list = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const { values } = parseFlags(argv, listSpec)
+  if (values.help) {
+    console.log(`${usage}\n\n${flagHelp(listSpec)}`)
+    return 0
+  }
+  const rows: Array<Record<string, unknown>> = []
+  for (const entry of listEnvironments()) {
+    const result = await Effect.runPromise(Effect.result(loadEnvironment(entry.name)))
+    if (Result.isSuccess(result)) {
+      const pkg = result.success
+      rows.push({
+        name: pkg.name,
+        package: entry.packageName,
+        kind: pkg.kind,
+        description: pkg.description,
+        splits: ["train", "test"],
+        maxSteps: pkg.maxSteps,
+        rewardRange: pkg.rewardRange,
+        expert: pkg.expert !== undefined,
+        referenceCritic: pkg.referenceCritique !== undefined,
+      })
+    } else {
+      rows.push({ name: entry.name, package: entry.packageName, error: result.failure.message })
+    }
+  }
+  if (values.json) {
+    console.log(JSON.stringify(rows, null, 2))
+    return 0
+  }
+  if (rows.length === 0) {
+    console.log("no environments found (a package declares them with \"icrl\": { \"environments\": [...] } in package.json)")
+    return 0
+  }
+  const width = Math.max(4, ...rows.map((r) => String(r["name"]).length))
+  console.log(`${"NAME".padEnd(width)}  ${"KIND".padEnd(11)}  SPLITS      STEPS  PACKAGE / DESCRIPTION`)
+  for (const r of rows) {
+    if (r["error"] !== undefined) {
+      console.log(`${String(r["name"]).padEnd(width)}  ${"?".padEnd(11)}  ${"".padEnd(10)}  ${"".padEnd(5)}  ${String(r["package"])}: failed to load: ${String(r["error"])}`)
+      continue
+    }
+    console.log(
+      `${String(r["name"]).padEnd(width)}  ${String(r["kind"]).padEnd(11)}  train/test  ${String(r["maxSteps"]).padStart(5)}  ${String(r["package"])}: ${String(r["description"])}`,
+    )
+  }
+  return 0
+}
+
+const check = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const { values } = parseFlags(argv, checkSpec)
+  if (values.help) {
+    console.log(`${usage}\n\n${flagHelp(checkSpec)}`)
+    return 0
+  }
+  if (values.env === undefined || values.env === "") throw new FlagError({ flag: "env", detail: "is required (see `bun run envs list`)" })
+  const options = parseEnvOptions(values.options)
+  const pkg = await loadForFlag(values.env)
+  const report = checkEnvironment(pkg, {
+    episodes: values.episodes,
+    seed: values.seed,
+    split: values.split as "train" | "test",
+    ...(Object.keys(options).length > 0 ? { taskOptions: options } : {}),
+  })
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatDoctorReport(report))
+  return report.ok ? 0 : 1
+}
+
+/**
+ * The `envs` command.
+ *
+ * @example
+ * await run(["check", "--env", "household", "--episodes", "10"]) // 0 when every check passes
+ */
+export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const [sub, ...rest] = argv
+  if (sub === "list") return list(rest)
+  if (sub === "check") return check(rest)
+  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+    console.log(`${usage}\n\nlist flags:\n${flagHelp(listSpec)}\n\ncheck flags:\n${flagHelp(checkSpec)}`)
+    return sub === undefined ? 2 : 0
+  }
+  console.error(`error: unknown envs subcommand "${sub}"\n${usage}`)
+  return 2
+}

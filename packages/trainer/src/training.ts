@@ -1,0 +1,306 @@
+import * as tf from "@tensorflow/tfjs-core"
+import {
+  collectTrainingBatch,
+  evaluate,
+  type AlgorithmConfig,
+  type EnvironmentPackage,
+  type EvalMetrics,
+  type RolloutMetrics,
+  type Task,
+  type UpdateStats,
+} from "@icrl/core"
+import { Effect } from "effect"
+import { createHash } from "node:crypto"
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { checkpointExists, loadCheckpoint, loadModel, saveCheckpoint } from "./checkpoint.ts"
+import { modelConfig, TransformerModel, type PresetName } from "./model.ts"
+import { AdamW } from "./optimizer.ts"
+import { LocalPolicy } from "./policy.ts"
+import { policyUpdate } from "./policyUpdate.ts"
+import { ByteTokenizer } from "./tokenizer.ts"
+import { warmStart } from "./warmstart.ts"
+
+/** Settings of a run beyond the algorithm knobs. */
+export interface RunSettings {
+  readonly env: string
+  /** Environment options (difficulty, data path, ...). */
+  readonly envOptions: Readonly<Record<string, string>>
+  readonly preset: PresetName
+  /** Evaluate every this many RL steps (and at step 0 and the end). */
+  readonly evalEvery: number
+  /** Held-out tasks per evaluation. */
+  readonly evalTasks: number
+  /** Seed of the held-out task sample (the same for every run, so runs are comparable). */
+  readonly evalSeed: number
+  /** Samples per task for pass@k in the final evaluation (0: skip). */
+  readonly passK: number
+  readonly checkpointEvery: number
+  readonly warmstartSteps: number
+  readonly warmstartBatchSize: number
+  readonly warmstartLr: number
+  /** Stop once the policy has generated this many tokens in RL (0: no token budget). */
+  readonly tokenBudget: number
+  /** Sequences per sampler batch. */
+  readonly sampleBatchSize: number
+}
+
+/** What the loop reports as it goes. */
+export type RunEvent =
+  | { readonly kind: "status"; readonly message: string }
+  | { readonly kind: "warmstart"; readonly step: number; readonly steps: number; readonly loss: number }
+  | { readonly kind: "train"; readonly record: TrainRecord; readonly totalSteps: number; readonly etaSec: number }
+  | { readonly kind: "eval"; readonly record: EvalRecord }
+
+export interface TrainRecord extends RolloutMetrics, Omit<UpdateStats, "tokens"> {
+  readonly step: number
+  readonly kind: "train"
+  readonly samples: number
+  readonly trainedTokens: number
+  readonly generatedTokensTotal: number
+  readonly skippedUpdates: number
+  readonly stepSec: number
+  readonly tokensPerSecond: number
+  readonly elapsedSec: number
+}
+
+export interface EvalRecord extends Omit<EvalMetrics, "critiqueFreeInterval" | "critiqueAssistedInterval"> {
+  readonly step: number
+  readonly kind: "eval"
+  readonly critiqueFreeLow: number
+  readonly critiqueFreeHigh: number
+  readonly critiqueAssistedLow: number
+  readonly critiqueAssistedHigh: number
+}
+
+export interface RunResult {
+  readonly out: string
+  readonly steps: number
+  readonly first?: EvalRecord
+  readonly last?: EvalRecord
+  readonly elapsedSec: number
+}
+
+export interface RunOptions {
+  readonly env: EnvironmentPackage<Task>
+  readonly algorithm: AlgorithmConfig
+  readonly settings: RunSettings
+  readonly out: string
+  /**
+   * Continue the run in `out` from its latest checkpoint. The caller passes the run's saved
+   * algorithm config (it may raise `total_steps`); other changes break exact continuation.
+   */
+  readonly resume?: boolean
+  /** Start from this checkpoint instead of the (cached) warm start. */
+  readonly init?: string
+  /** Where warm-start checkpoints are cached (keyed by env, options, preset, seed and settings). */
+  readonly cacheDir: string
+  readonly onEvent?: (event: RunEvent) => void
+}
+
+/** The file names a run directory holds. */
+export const runFiles = { config: "config.json", metrics: "metrics.jsonl", checkpoints: "checkpoints", latest: "latest" } as const
+
+const evalRecord = (step: number, m: EvalMetrics): EvalRecord => {
+  const { critiqueFreeInterval, critiqueAssistedInterval, ...rest } = m
+  return {
+    step,
+    kind: "eval",
+    ...rest,
+    critiqueFreeLow: critiqueFreeInterval.low,
+    critiqueFreeHigh: critiqueFreeInterval.high,
+    critiqueAssistedLow: critiqueAssistedInterval.low,
+    critiqueAssistedHigh: critiqueAssistedInterval.high,
+  }
+}
+
+const writeJsonAtomic = (path: string, value: unknown): void => {
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`)
+  renameSync(tmp, path)
+}
+
+/** Metrics lines up to `step` (a resumed run drops what it will recompute). */
+const readMetrics = (path: string, upTo: number): Array<Record<string, unknown>> =>
+  existsSync(path)
+    ? readFileSync(path, "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => typeof r["step"] === "number" && (r["step"] as number) <= upTo)
+    : []
+
+/** The cache key of a warm start: everything that changes its result. */
+export const warmStartKey = (envName: string, settings: RunSettings, seed: number): string =>
+  createHash("sha256")
+    .update(
+      JSON.stringify([envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr]),
+    )
+    .digest("hex")
+    .slice(0, 16)
+
+/**
+ * A whole run: warm start (cached) or an initial checkpoint, then RL steps of ICRL or GRPO with
+ * held-out evaluations, checkpoints and `metrics.jsonl`; `resume` continues a run exactly from its
+ * latest checkpoint (model, optimizer moments and step; rollouts are seeded by step).
+ *
+ * @example
+ * await runTraining({ env, algorithm, settings, out: "runs/math-icrl-s0", cacheDir: "runs/.cache" })
+ */
+export const runTraining = async (options: RunOptions): Promise<RunResult> => {
+  const { env, out, settings } = options
+  const emit = options.onEvent ?? (() => undefined)
+  const started = performance.now()
+  const tokenizer = new ByteTokenizer()
+  const configPath = join(out, runFiles.config)
+  const metricsPath = join(out, runFiles.metrics)
+  const checkpointsDir = join(out, runFiles.checkpoints)
+  const latestDir = join(checkpointsDir, runFiles.latest)
+  let algorithm = options.algorithm
+  let model: TransformerModel
+  let startStep = 0
+  let records: Array<Record<string, unknown>> = []
+  let optimizer: AdamW
+
+  const makeOptimizer = (m: TransformerModel, a: AlgorithmConfig) =>
+    new AdamW(m.variables, { lr: a.lr, warmupSteps: 0, totalSteps: 0, weightDecay: 0, maxGradNorm: 1 })
+
+  if (options.resume === true) {
+    if (!existsSync(configPath)) throw new Error(`cannot resume ${out}: ${runFiles.config} not found`)
+    if (!checkpointExists(latestDir)) throw new Error(`cannot resume ${out}: no checkpoint in ${latestDir}`)
+    const loaded = await loadModel(latestDir)
+    model = loaded.model
+    optimizer = makeOptimizer(model, algorithm)
+    const ckpt = await loadCheckpoint(latestDir, { model, optimizer })
+    startStep = ckpt.step
+    records = readMetrics(metricsPath, startStep)
+    writeFileSync(metricsPath, records.map((r) => `${JSON.stringify(r)}\n`).join(""))
+    writeJsonAtomic(configPath, { algorithm, settings, env: env.name })
+    emit({ kind: "status", message: `resuming ${out} at step ${startStep}` })
+  } else {
+    if (existsSync(metricsPath) || checkpointExists(latestDir)) {
+      throw new Error(`run directory ${out} already holds a run; use --resume ${out} or another --out`)
+    }
+    mkdirSync(out, { recursive: true })
+    writeJsonAtomic(configPath, { algorithm, settings, env: env.name })
+    if (options.init !== undefined) {
+      model = (await loadModel(options.init)).model
+      emit({ kind: "status", message: `initialized from ${options.init}` })
+    } else {
+      const cached = join(options.cacheDir, `warmstart-${env.name}-${warmStartKey(env.name, settings, algorithm.seed)}`)
+      if (checkpointExists(cached)) {
+        model = (await loadModel(cached)).model
+        emit({ kind: "status", message: `warm start reused from ${cached}` })
+      } else {
+        model = new TransformerModel(modelConfig(settings.preset, tokenizer.vocabSize), algorithm.seed)
+        emit({ kind: "status", message: `warm start: ${settings.warmstartSteps} steps, ${model.parameterCount().toLocaleString("en-US")} parameters` })
+        const result = await warmStart({
+          env,
+          model,
+          tokenizer,
+          steps: settings.warmstartSteps,
+          batchSize: settings.warmstartBatchSize,
+          lr: settings.warmstartLr,
+          seed: algorithm.seed,
+          evalTasks: 0,
+          onProgress: (p) => emit({ kind: "warmstart", step: p.step, steps: p.steps, loss: p.loss }),
+        })
+        await saveCheckpoint(cached, { model, step: 0, config: { env: env.name, settings }, extra: { warmStart: { finalLoss: result.finalLoss, steps: result.steps } } })
+        emit({ kind: "status", message: `warm start done (loss ${result.finalLoss.toFixed(3)}), cached in ${cached}` })
+      }
+    }
+    optimizer = makeOptimizer(model, algorithm)
+  }
+
+  const save = async (step: number) => {
+    const state = { model, optimizer, step, config: { algorithm, settings, env: env.name } }
+    await saveCheckpoint(join(checkpointsDir, stepDir(step)), state)
+    await saveCheckpoint(latestDir, state)
+  }
+  if (options.resume !== true) await save(0)
+  const policy = new LocalPolicy(model, tokenizer, { maxBatchSize: settings.sampleBatchSize })
+  // The KL reference is the run's initial policy.
+  const reference = algorithm.use_kl_loss ? (await loadModel(join(checkpointsDir, stepDir(0)))).model : undefined
+  const testTasks = env.tasks("test", { seed: settings.evalSeed, count: settings.evalTasks, options: settings.envOptions })
+  const record = (r: Record<string, unknown>) => {
+    records.push(r)
+    appendFileSync(metricsPath, `${JSON.stringify(r)}\n`)
+  }
+  const runEval = async (step: number, passK: number): Promise<EvalRecord> => {
+    const metrics = await Effect.runPromise(
+      evaluate(env, policy, { kind: "policy", policy }, testTasks, { seed: settings.evalSeed, passK }),
+    )
+    const r = evalRecord(step, metrics)
+    record(r as unknown as Record<string, unknown>)
+    emit({ kind: "eval", record: r })
+    return r
+  }
+  if (startStep === 0 && !records.some((r) => r["kind"] === "eval" && r["step"] === 0)) {
+    emit({ kind: "status", message: `evaluating the initial policy on ${testTasks.length} held-out tasks` })
+    await runEval(0, 0)
+  }
+  let generatedTotal = records.reduce((a, r) => (r["kind"] === "train" ? Math.max(a, Number(r["generatedTokensTotal"] ?? 0)) : a), 0)
+  let skippedUpdates = optimizer.skippedCount
+  const rlStarted = performance.now()
+  let lastStep = startStep
+  for (let step = startStep + 1; step <= algorithm.total_steps; step++) {
+    if (settings.tokenBudget > 0 && generatedTotal >= settings.tokenBudget) {
+      emit({ kind: "status", message: `token budget of ${settings.tokenBudget} reached after step ${step - 1}` })
+      break
+    }
+    const t0 = performance.now()
+    const tasks = env.tasks("train", {
+      seed: algorithm.seed,
+      count: algorithm.train_batch_size,
+      offset: (step - 1) * algorithm.train_batch_size,
+      options: settings.envOptions,
+    })
+    const batch = await Effect.runPromise(collectTrainingBatch(env, policy, tasks, algorithm, step))
+    const update = policyUpdate(model, tokenizer, optimizer, batch.samples, algorithm, reference === undefined ? {} : { reference })
+    if (update.skipped) skippedUpdates++
+    generatedTotal += batch.metrics.generatedTokens
+    const stepSec = (performance.now() - t0) / 1000
+    const { tokens: trainedTokens, ...updateStats } = update
+    const r: TrainRecord = {
+      step,
+      kind: "train",
+      ...batch.metrics,
+      ...updateStats,
+      samples: batch.samples.length,
+      trainedTokens,
+      generatedTokensTotal: generatedTotal,
+      skippedUpdates,
+      stepSec,
+      tokensPerSecond: (batch.metrics.generatedTokens + trainedTokens) / Math.max(stepSec, 1e-9),
+      elapsedSec: (performance.now() - started) / 1000,
+    }
+    record(r as unknown as Record<string, unknown>)
+    const perStep = (performance.now() - rlStarted) / 1000 / (step - startStep)
+    emit({ kind: "train", record: r, totalSteps: algorithm.total_steps, etaSec: perStep * (algorithm.total_steps - step) })
+    lastStep = step
+    const isLast = step === algorithm.total_steps
+    if (!isLast && settings.evalEvery > 0 && step % settings.evalEvery === 0) await runEval(step, 0)
+    if (!isLast && settings.checkpointEvery > 0 && step % settings.checkpointEvery === 0) await save(step)
+    await Promise.resolve()
+  }
+  const finalEval = records.some((r) => r["kind"] === "eval" && r["step"] === lastStep) && settings.passK <= 1
+    ? undefined
+    : await runEval(lastStep, settings.passK)
+  await save(lastStep)
+  const evals = records.filter((r) => r["kind"] === "eval") as unknown as Array<EvalRecord>
+  reference?.dispose()
+  const result: RunResult = {
+    out,
+    steps: lastStep,
+    ...(evals[0] === undefined ? {} : { first: evals[0] }),
+    ...((finalEval ?? evals[evals.length - 1]) === undefined ? {} : { last: (finalEval ?? evals[evals.length - 1])! }),
+    elapsedSec: (performance.now() - started) / 1000,
+  }
+  model.dispose()
+  optimizer.dispose()
+  tf.disposeVariables()
+  return result
+}
+
+/** The directory name of the checkpoint after `step` updates. */
+export const stepDir = (step: number): string => `step-${String(step).padStart(6, "0")}`

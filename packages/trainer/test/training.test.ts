@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { decodeAlgorithmConfig, defaultTemplates, type EnvironmentPackage, type Task } from "@icrl/core"
+import { Effect } from "effect"
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { runTraining, selectBackend, type RunSettings } from "../src/index.ts"
+
+/** A one-step task: answer with the letter the task names ("say b" -> " b"). */
+interface LetterTask extends Task {
+  readonly letter: string
+}
+const letters = "abcdefgh"
+const letterEnv: EnvironmentPackage<LetterTask> = {
+  name: "letters",
+  description: "say the letter",
+  kind: "single-turn",
+  rewardRange: [0, 1],
+  maxSteps: 1,
+  maxTokens: { solver: 4, critic: 6 },
+  tasks: (split, { count, offset = 0 }) =>
+    Array.from({ length: count }, (_, i) => {
+      const k = i + offset
+      const letter = letters[(k * 2 + (split === "test" ? 1 : 0)) % letters.length]!
+      return { id: `${split}-${k}`, split, text: `say ${letter}`, letter }
+    }),
+  make: (task) => ({
+    reset: () => ({ observation: task.text, info: { won: false, actionValid: true } }),
+    step: (action) => {
+      const won = action.trim() === task.letter
+      return { observation: "", reward: won ? 1 : 0, terminated: true, truncated: false, info: { won, actionValid: true } }
+    },
+  }),
+  renderPrompt: ({ task, guidance }) =>
+    guidance === undefined ? defaultTemplates.solver(task.text) : defaultTemplates.refine(task.text, guidance.attempt, guidance.critique),
+  parseAction: (completion) => ({ action: completion, valid: true }),
+  renderAttempt: (_task, trajectory) => trajectory.turns[0]?.completion ?? "",
+  warmStart: ({ count }) =>
+    Array.from({ length: count }, (_, i) => {
+      const letter = letters[i % letters.length]!
+      const wrong = letters[(i + 3) % letters.length]!
+      return [
+        { role: "solver" as const, prompt: defaultTemplates.solver(`say ${letter}`), completion: ` ${i % 3 === 0 ? wrong : letter}` },
+        { role: "critic" as const, prompt: defaultTemplates.critic(`say ${letter}`, ` ${wrong}`), completion: ` say ${letter}` },
+        { role: "refiner" as const, prompt: defaultTemplates.refine(`say ${letter}`, ` ${wrong}`, ` say ${letter}`), completion: ` ${letter}` },
+      ]
+    }).flat(),
+}
+
+const settings: RunSettings = {
+  env: "letters",
+  envOptions: {},
+  preset: "tiny",
+  evalEvery: 0,
+  evalTasks: 8,
+  evalSeed: 0,
+  passK: 0,
+  checkpointEvery: 1,
+  warmstartSteps: 20,
+  warmstartBatchSize: 16,
+  warmstartLr: 3e-3,
+  tokenBudget: 0,
+  sampleBatchSize: 64,
+}
+const algorithm = (input: Record<string, unknown>) =>
+  Effect.runSync(decodeAlgorithmConfig({ rollout_n: 4, train_batch_size: 4, lr: 1e-3, ...input }))
+
+const root = mkdtempSync(join(tmpdir(), "icrl-training-"))
+beforeAll(async () => {
+  await selectBackend("wasm")
+})
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+const metrics = (dir: string) =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+const weights = (dir: string, step: string) => {
+  const d = join(dir, "checkpoints", step)
+  return readdirSync(d)
+    .filter((f) => f.endsWith(".safetensors"))
+    .sort()
+    .map((f) => readFileSync(join(d, f)).toString("base64"))
+}
+
+describe("runTraining (smoke runs on the tiny preset)", () => {
+  for (const algo of ["icrl", "grpo"] as const) {
+    test(`${algo}: warm start, RL steps, evals, checkpoints and metrics`, async () => {
+      const out = join(root, `smoke-${algo}`)
+      const result = await runTraining({ env: letterEnv, algorithm: algorithm({ algorithm: algo, total_steps: 2 }), settings, out, cacheDir: join(root, "cache") })
+      expect(result.steps).toBe(2)
+      const lines = metrics(out)
+      expect(lines.filter((l) => l["kind"] === "train").map((l) => l["step"])).toEqual([1, 2])
+      expect(lines.filter((l) => l["kind"] === "eval").map((l) => l["step"])).toEqual([0, 2])
+      for (const l of lines.filter((l) => l["kind"] === "eval"))
+        for (const k of ["critiqueFreeAccuracy", "critiqueAssistedAccuracy", "deltaIC", "deltaCI", "criticGain", "critiqueTokens"])
+          expect(Number.isFinite(l[k])).toBe(true)
+      const train = lines.filter((l) => l["kind"] === "train")
+      if (algo === "grpo") expect(train.every((l) => l["refinements"] === 0)).toBe(true)
+      else expect(train.every((l) => (l["refinements"] as number) === 16)).toBe(true)
+      expect(readdirSync(join(out, "checkpoints")).sort()).toEqual(["latest", "step-000000", "step-000001", "step-000002"])
+      expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).algorithm.algorithm).toBe(algo)
+    })
+  }
+
+  test("an existing run directory is never overwritten", async () => {
+    const out = join(root, "smoke-icrl")
+    const before = readFileSync(join(out, "metrics.jsonl"), "utf8")
+    await expect(runTraining({ env: letterEnv, algorithm: algorithm({ total_steps: 1 }), settings, out, cacheDir: join(root, "cache") })).rejects.toThrow(/already holds a run/)
+    expect(readFileSync(join(out, "metrics.jsonl"), "utf8")).toBe(before)
+  })
+
+  test("resume continues exactly: 2 steps + resume to 4 equals 4 uninterrupted steps", async () => {
+    const a = join(root, "full")
+    const b = join(root, "split")
+    const cacheDir = join(root, "cache")
+    await runTraining({ env: letterEnv, algorithm: algorithm({ total_steps: 4 }), settings, out: a, cacheDir })
+    await runTraining({ env: letterEnv, algorithm: algorithm({ total_steps: 2 }), settings, out: b, cacheDir })
+    await runTraining({ env: letterEnv, algorithm: algorithm({ total_steps: 4 }), settings, out: b, cacheDir, resume: true })
+    const strip = (l: Record<string, unknown>) => {
+      const { stepSec: _s, tokensPerSecond: _t, elapsedSec: _e, ...rest } = l
+      return rest
+    }
+    const trainA = metrics(a).filter((l) => l["kind"] === "train").map(strip)
+    const trainB = metrics(b).filter((l) => l["kind"] === "train").map(strip)
+    expect(trainB).toEqual(trainA)
+    expect(weights(b, "step-000004")).toEqual(weights(a, "step-000004"))
+  })
+})
