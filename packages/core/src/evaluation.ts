@@ -110,3 +110,28 @@ export const evaluate = <T extends Task>(
       passAtK: passAtKMetrics,
     }
   })
+
+/** Eval metrics with the interval bounds flattened into fields (the metrics.jsonl / `--json` shape). */
+export interface FlatEvalMetrics extends Omit<EvalMetrics, "critiqueFreeInterval" | "critiqueAssistedInterval"> {
+  readonly critiqueFreeLow: number
+  readonly critiqueFreeHigh: number
+  readonly critiqueAssistedLow: number
+  readonly critiqueAssistedHigh: number
+}
+
+/**
+ * Flattens the intervals of eval metrics for JSON lines and tables.
+ *
+ * @example
+ * flatEvalMetrics(metrics).critiqueFreeLow
+ */
+export const flatEvalMetrics = (m: EvalMetrics): FlatEvalMetrics => {
+  const { critiqueFreeInterval, critiqueAssistedInterval, ...rest } = m
+  return {
+    ...rest,
+    critiqueFreeLow: critiqueFreeInterval.low,
+    critiqueFreeHigh: critiqueFreeInterval.high,
+    critiqueAssistedLow: critiqueAssistedInterval.low,
+    critiqueAssistedHigh: critiqueAssistedInterval.high,
+  }
+}

@@ -2,6 +2,8 @@ import * as tf from "@tensorflow/tfjs-core"
 import {
   collectTrainingBatch,
   evaluate,
+  flatEvalMetrics,
+  type FlatEvalMetrics,
   type AlgorithmConfig,
   type EnvironmentPackage,
   type EvalMetrics,
@@ -64,13 +66,9 @@ export interface TrainRecord extends RolloutMetrics, Omit<UpdateStats, "tokens">
   readonly elapsedSec: number
 }
 
-export interface EvalRecord extends Omit<EvalMetrics, "critiqueFreeInterval" | "critiqueAssistedInterval"> {
+export interface EvalRecord extends FlatEvalMetrics {
   readonly step: number
   readonly kind: "eval"
-  readonly critiqueFreeLow: number
-  readonly critiqueFreeHigh: number
-  readonly critiqueAssistedLow: number
-  readonly critiqueAssistedHigh: number
 }
 
 export interface RunResult {
@@ -101,18 +99,7 @@ export interface RunOptions {
 /** The file names a run directory holds. */
 export const runFiles = { config: "config.json", metrics: "metrics.jsonl", checkpoints: "checkpoints", latest: "latest" } as const
 
-const evalRecord = (step: number, m: EvalMetrics): EvalRecord => {
-  const { critiqueFreeInterval, critiqueAssistedInterval, ...rest } = m
-  return {
-    step,
-    kind: "eval",
-    ...rest,
-    critiqueFreeLow: critiqueFreeInterval.low,
-    critiqueFreeHigh: critiqueFreeInterval.high,
-    critiqueAssistedLow: critiqueAssistedInterval.low,
-    critiqueAssistedHigh: critiqueAssistedInterval.high,
-  }
-}
+const evalRecord = (step: number, m: EvalMetrics): EvalRecord => ({ step, kind: "eval", ...flatEvalMetrics(m) })
 
 const writeJsonAtomic = (path: string, value: unknown): void => {
   const tmp = `${path}.tmp-${process.pid}`

@@ -1,0 +1,159 @@
+/**
+ * `play --env NAME --seed S`: act in an environment from the terminal. Each turn prints the
+ * exact prompt the model would see, then reads one line from stdin: a plain action, or a
+ * completion with `<action>...</action>` (parsed as the model's would be). Works with piped stdin.
+ */
+import type { EnvironmentPackage, Split, Task, Trajectory, Turn, TurnContext } from "@icrl/core"
+import { flagHelp, parseFlags } from "../flags.ts"
+import { loadForFlag, parseEnvOptions } from "./envs.ts"
+
+const spec = {
+  env: { type: "string", description: "environment name (see `bun run envs list`)" },
+  seed: { type: "number", integer: true, default: 0, description: "task seed" },
+  split: { type: "string", choices: ["train", "test"], default: "test", description: "task split" },
+  index: { type: "number", integer: true, min: 0, default: 0, description: "position of the task in the split" },
+  options: { type: "string", default: "", description: "environment options as key=value,key=value" },
+  help: { type: "boolean", default: false, description: "show this help" },
+} as const
+
+const help = [
+  "Type an action (e.g. `go to fridge 1`, `search[red shoes]`) or a full completion",
+  "(`<think>...</think><action>...</action>`). Commands: :help, :expert (show the expert's actions),",
+  ":critique (the reference critique of the episode so far), :quit. End of input ends the session.",
+].join("\n")
+
+/** What a session did. */
+export interface PlaySummary {
+  readonly steps: number
+  readonly won: boolean
+  readonly score: number
+  readonly totalReward: number
+  readonly ended: boolean
+}
+
+/**
+ * Plays one episode of `task`, reading actions from `lines` and writing everything to `write`.
+ *
+ * @example
+ * await playEpisode(pkg, task, 0, linesOf(process.stdin), (s) => process.stdout.write(s))
+ */
+export const playEpisode = async <T extends Task>(
+  pkg: EnvironmentPackage<T>,
+  task: T,
+  seed: number,
+  lines: AsyncIterable<string>,
+  write: (text: string) => void,
+  interactive = false,
+): Promise<PlaySummary> => {
+  const env = pkg.make(task)
+  const start = env.reset({ seed })
+  let observation = start.observation
+  let admissible = start.info.admissibleActions
+  const turns: Array<Turn> = []
+  let totalReward = 0
+  let won = false
+  let score = 0
+  let ended = false
+  let terminated = false
+  let truncated = false
+  const trajectory = (): Trajectory => ({ taskId: task.id, turns, totalReward, won, score, terminated, truncated })
+  const context = (): TurnContext<T> => ({
+    task,
+    observation,
+    history: turns.slice(),
+    ...(admissible === undefined ? {} : { admissibleActions: admissible }),
+  })
+  write(`${pkg.name} task ${task.id} (${task.split}), step cap ${pkg.maxSteps}. Type :help for commands.\n`)
+  const showPrompt = () => {
+    write(`\n===== what the model sees (step ${turns.length + 1}) =====\n${pkg.renderPrompt(context())}=====\n`)
+    if (interactive) write("action> ")
+  }
+  showPrompt()
+  for await (const raw of lines) {
+    const line = raw.replace(/\r$/, "")
+    const command = line.trim()
+    if (command === "") continue
+    if (command === ":quit" || command === ":q") break
+    if (command === ":help") {
+      write(`${help}\n`)
+      if (interactive) write("action> ")
+      continue
+    }
+    if (command === ":expert") {
+      write(pkg.expert === undefined ? "this environment has no expert\n" : `expert: ${pkg.expert(task).join(" | ")}\n`)
+      if (interactive) write("action> ")
+      continue
+    }
+    if (command === ":critique") {
+      write(pkg.referenceCritique === undefined ? "this environment has no reference critic\n" : `reference critique: ${pkg.referenceCritique(task, trajectory())}\n`)
+      if (interactive) write("action> ")
+      continue
+    }
+    const completion = pkg.kind === "single-turn" || line.includes("<action>") ? line : `<action>${line}</action>`
+    const parsed = pkg.kind === "single-turn" ? pkg.parseAction(line) : pkg.parseAction(completion)
+    const prompt = pkg.renderPrompt(context())
+    const result = env.step(parsed.action)
+    turns.push({
+      prompt,
+      completion,
+      action: parsed.action,
+      actionValid: parsed.valid && result.info.actionValid,
+      observation: result.observation,
+      reward: result.reward,
+    })
+    totalReward += result.reward
+    won = result.info.won
+    score = result.info.score ?? (won ? 1 : 0)
+    observation = result.observation
+    admissible = result.info.admissibleActions
+    terminated = result.terminated
+    truncated = result.truncated
+    const flags = [result.info.actionValid ? "valid" : "INVALID", result.terminated ? "terminated" : "", result.truncated ? "truncated" : ""]
+      .filter((f) => f !== "")
+      .join(", ")
+    write(`\n> ${parsed.action === "" ? "(no action)" : parsed.action}\n${result.observation}\n[reward ${result.reward}, ${flags}]\n`)
+    if (result.terminated || result.truncated) {
+      ended = true
+      break
+    }
+    showPrompt()
+  }
+  write(`\n===== episode ${ended ? "over" : "stopped"}: ${turns.length} steps, won ${won}, score ${score}, total reward ${Math.round(totalReward * 1000) / 1000} =====\n`)
+  if (turns.length > 0) {
+    write(`the critic would read:${pkg.renderAttempt(task, trajectory())}\n`)
+    if (pkg.referenceCritique !== undefined) write(`reference critique: ${pkg.referenceCritique(task, trajectory())}\n`)
+  }
+  return { steps: turns.length, won, score, totalReward, ended }
+}
+
+/**
+ * The `play` command.
+ *
+ * @example
+ * await run(["--env", "household", "--seed", "3"]) // reads actions from stdin
+ */
+export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const { values } = parseFlags(argv, spec)
+  if (values.help) {
+    console.log(`usage: bun run play --env NAME [--seed S] [--split train|test] [--index I]\n\n${flagHelp(spec)}\n\n${help}`)
+    return 0
+  }
+  if (values.env === undefined || values.env === "") {
+    console.error("error: --env: is required (see `bun run envs list`)")
+    return 2
+  }
+  const options = parseEnvOptions(values.options)
+  const pkg = await loadForFlag(values.env)
+  const task = pkg.tasks(values.split as Split, {
+    seed: values.seed,
+    count: 1,
+    offset: values.index,
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+  })[0]
+  if (task === undefined) {
+    console.error(`error: ${pkg.name} has no task at index ${values.index} of the ${values.split} split`)
+    return 1
+  }
+  await playEpisode(pkg, task, values.seed, console, (text) => process.stdout.write(text), process.stdin.isTTY === true)
+  return 0
+}
