@@ -2,9 +2,15 @@
  * `envs list` (names, descriptions, splits of every discoverable environment) and
  * `envs check --env NAME` (the environment doctor's conformance checks).
  */
-import { type EnvironmentPackage, EnvironmentNotFound, listEnvironments, loadEnvironment } from "@icrl/core"
+import {
+  checkEnvironment,
+  type EnvironmentPackage,
+  EnvironmentNotFound,
+  formatDoctorReport,
+  listEnvironments,
+  loadEnvironment,
+} from "@icrl/core"
 import { Effect, Result } from "effect"
-import { checkEnvironment, formatDoctorReport } from "../../../../packages/core/src/doctor.ts"
 import { FlagError, flagHelp, parseFlags } from "../flags.ts"
 
 const listSpec = {

@@ -65,7 +65,8 @@ export const playEpisode = async <T extends Task>(
   })
   write(`${pkg.name} task ${task.id} (${task.split}), step cap ${pkg.maxSteps}. Type :help for commands.\n`)
   const showPrompt = () => {
-    write(`\n===== what the model sees (step ${turns.length + 1}) =====\n${pkg.renderPrompt(context())}=====\n`)
+    const prompt = pkg.renderPrompt(context())
+    write(`\n===== what the model sees (step ${turns.length + 1}) =====\n${prompt}${prompt.endsWith("\n") ? "" : "\n"}=====\n`)
     if (interactive) write("action> ")
   }
   showPrompt()
@@ -118,9 +119,10 @@ export const playEpisode = async <T extends Task>(
     }
     showPrompt()
   }
-  write(`\n===== episode ${ended ? "over" : "stopped"}: ${turns.length} steps, won ${won}, score ${score}, total reward ${Math.round(totalReward * 1000) / 1000} =====\n`)
+  write(`\n===== episode ${ended ? "over" : "stopped"}: ${turns.length} step${turns.length === 1 ? "" : "s"}, won ${won}, score ${score}, total reward ${Math.round(totalReward * 1000) / 1000} =====\n`)
   if (turns.length > 0) {
-    write(`the critic would read:${pkg.renderAttempt(task, trajectory())}\n`)
+    const attempt = pkg.renderAttempt(task, trajectory())
+    write(`the critic would read:${attempt.startsWith("\n") ? "" : "\n"}${attempt}\n`)
     if (pkg.referenceCritique !== undefined) write(`reference critique: ${pkg.referenceCritique(task, trajectory())}\n`)
   }
   return { steps: turns.length, won, score, totalReward, ended }

@@ -1,0 +1,99 @@
+/**
+ * The household Environment: one episode over a task's world with the step cap, the
+ * invalid-action penalty, and ALFWorld's "Nothing happens." for anything not admissible.
+ */
+import { type Environment, type ResetOptions, type ResetResult, type StepResult, TaskNotFound } from "@icrl/core"
+import { EPISODE_OVER, normalizeAction } from "../projection.ts"
+import { householdLayout, type HouseholdTask, householdTaskFromId } from "./task.ts"
+import { HouseholdWorld, NOTHING_HAPPENS } from "./world.ts"
+
+/** Settings an episode runs under. */
+export interface EpisodeSettings {
+  readonly maxSteps: number
+  readonly invalidActionPenalty: number
+}
+
+
+/** Actions longer than this are rejected without being parsed. */
+const maxRawAction = 1000
+
+/**
+ * A household episode. `reset` regenerates the task's initial state (the seed does not change
+ * the world: a task is one fixed world); `step` never throws.
+ *
+ * @example
+ * const env = new HouseholdEnvironment(task, { maxSteps: 50, invalidActionPenalty: 0.1 })
+ * env.reset({ seed: 0 }).observation // "You are in the middle of a room. ..."
+ */
+export class HouseholdEnvironment implements Environment {
+  private task: HouseholdTask
+  private world: HouseholdWorld
+  private steps = 0
+  private terminated = false
+  private truncated = false
+  private won = false
+
+  constructor(
+    task: HouseholdTask,
+    private readonly settings: EpisodeSettings,
+  ) {
+    this.task = task
+    this.world = new HouseholdWorld(householdLayout(task))
+  }
+
+  reset(options: ResetOptions): ResetResult {
+    if (options.taskId !== undefined && options.taskId !== this.task.id) {
+      const next = householdTaskFromId(options.taskId)
+      if (next === undefined) throw new TaskNotFound({ env: "household", taskId: options.taskId })
+      this.task = next
+      this.world = new HouseholdWorld(householdLayout(next))
+    } else {
+      this.world.reset()
+    }
+    this.steps = 0
+    this.terminated = false
+    this.truncated = false
+    this.won = false
+    return {
+      observation: this.world.initialObservation(),
+      info: { won: false, actionValid: true, admissibleActions: this.world.admissible(), score: 0, steps: 0 },
+    }
+  }
+
+  step(action: string): StepResult {
+    if (this.terminated || this.truncated) {
+      return {
+        observation: EPISODE_OVER,
+        reward: 0,
+        terminated: this.terminated,
+        truncated: this.truncated,
+        info: { won: this.won, actionValid: false, admissibleActions: [], score: this.won ? 1 : 0, steps: this.steps },
+      }
+    }
+    this.steps++
+    const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
+    const result = text === "" ? { valid: false, observation: NOTHING_HAPPENS } : this.world.act(text)
+    this.won = result.valid && this.world.won()
+    this.terminated = this.won
+    this.truncated = !this.won && this.steps >= this.settings.maxSteps
+    const ended = this.terminated || this.truncated
+    return {
+      observation: result.observation,
+      reward: (this.won ? 1 : 0) - (result.valid ? 0 : this.settings.invalidActionPenalty),
+      terminated: this.terminated,
+      truncated: this.truncated,
+      info: {
+        won: this.won,
+        actionValid: result.valid,
+        admissibleActions: ended ? [] : this.world.admissible(),
+        score: this.won ? 1 : 0,
+        steps: this.steps,
+      },
+    }
+  }
+
+  /** The current world, for tests and the reference critic. */
+  get state(): HouseholdWorld {
+    return this.world
+  }
+}

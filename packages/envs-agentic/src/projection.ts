@@ -1,0 +1,258 @@
+/**
+ * The verl-agent-style prompt projection shared by the agentic environments: what the model
+ * sees at one turn (task, recent history, current observation, admissible actions, optional
+ * guidance from an earlier attempt and its critique), how its completion is turned into an
+ * action, and the trajectory text the critic reads.
+ */
+import type { Trajectory, TurnContext } from "@icrl/core"
+import { ConfigError } from "@icrl/core"
+import { Effect, Schema } from "effect"
+
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * Knobs of the projection. The defaults are compact (byte-level models read every byte):
+ * two steps of history, short history observations, a bounded attempt text.
+ */
+export const ProjectionOptions = Schema.Struct({
+  /** K: how many of the most recent actions are shown. */
+  history_length: withDefault(NonNegativeInt, 2),
+  /** Longest current observation shown (characters); longer ones are cut with "...". */
+  observation_chars: withDefault(PositiveInt, 1200),
+  /** Longest observation shown for a history step. */
+  history_observation_chars: withDefault(PositiveInt, 100),
+  /** List the admissible actions in the prompt. */
+  show_admissible: withDefault(Schema.Boolean, true),
+  /** End the prompt with a one-line reminder of the reply format. */
+  format_hint: withDefault(Schema.Boolean, true),
+  /** Reward added (as a negative) to a step whose action was missing or inadmissible. */
+  invalid_action_penalty: withDefault(NonNegative, 0.1),
+  /** Longest summary of the earlier attempt in a refinement prompt. */
+  guidance_chars: withDefault(PositiveInt, 240),
+  /** Longest critique shown in a refinement prompt. */
+  critique_chars: withDefault(PositiveInt, 240),
+  /** Longest observation per step in the attempt text the critic reads. */
+  attempt_observation_chars: withDefault(PositiveInt, 100),
+  /** Longest attempt text the critic reads; the middle of longer attempts is omitted. */
+  attempt_chars: withDefault(PositiveInt, 700),
+})
+export type ProjectionOptions = typeof ProjectionOptions.Type
+
+const fieldOf = (message: string): string => /at \["?([^"\]]+)"?\]/.exec(message)?.[1] ?? "(root)"
+
+/**
+ * Decodes projection options from untrusted input (flags, JSON), with defaults for what is missing.
+ *
+ * @example
+ * Effect.runSync(decodeProjectionOptions({ history_length: 4 })).history_length // 4
+ */
+export const decodeProjectionOptions = (input: unknown): Effect.Effect<ProjectionOptions, ConfigError> =>
+  Schema.decodeUnknownEffect(ProjectionOptions)(input, { onExcessProperty: "error" }).pipe(
+    Effect.mapError(
+      (error) => new ConfigError({ field: fieldOf(error.message), detail: error.message.split("\n")[0] ?? error.message }),
+    ),
+  )
+
+/** The default projection. */
+export const defaultProjection: ProjectionOptions = Schema.decodeUnknownSync(ProjectionOptions)({})
+
+/**
+ * Cuts text to at most `max` characters, ending in "..." when cut.
+ *
+ * @example
+ * clip("abcdef", 5) // "ab..."
+ */
+export const clip = (text: string, max: number): string =>
+  text.length <= max ? text : max <= 3 ? text.slice(0, max) : `${text.slice(0, max - 3)}...`
+
+const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim()
+
+/**
+ * Normalizes an action the way the environments compare them: trimmed, lower case, single spaces.
+ *
+ * @example
+ * normalizeAction("  Go to  Fridge 1 ") // "go to fridge 1"
+ */
+export const normalizeAction = (action: string): string => {
+  let out = ""
+  let space = false
+  for (let i = 0; i < action.length; i++) {
+    const c = action.charCodeAt(i)
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      space = out.length > 0
+      continue
+    }
+    if (space) {
+      out += " "
+      space = false
+    }
+    out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : action[i]
+  }
+  return out
+}
+
+/** Observation returned by steps taken after an episode ended. */
+export const EPISODE_OVER = "The episode has ended."
+
+/** The longest action text kept by {@link parseAction}. */
+export const maxActionLength = 200
+
+/**
+ * Extracts the action from a completion: the text of the first `<action>...</action>` pair,
+ * normalized. A missing tag or an empty action is invalid (action ""); an environment rejects
+ * whatever it does not admit, so the result is always safe to pass to `step`.
+ *
+ * @example
+ * parseAction("<think>find mug</think><action>Go to cabinet 1</action>")
+ * // { action: "go to cabinet 1", valid: true }
+ * parseAction("go to cabinet 1") // { action: "", valid: false }
+ */
+export const parseAction = (completion: string): { readonly action: string; readonly valid: boolean } => {
+  const open = completion.indexOf("<action>")
+  if (open < 0) return { action: "", valid: false }
+  const close = completion.indexOf("</action>", open + 8)
+  if (close < 0) return { action: "", valid: false }
+  const action = normalizeAction(completion.slice(open + 8, close))
+  if (action.length === 0 || action.length > maxActionLength) return { action: "", valid: false }
+  return { action, valid: true }
+}
+
+/**
+ * The completion that stands for an action: short reasoning, the action, and the stop string.
+ *
+ * @example
+ * formatCompletion("take", "take mug 1 from cabinet 1")
+ * // "<think>take</think><action>take mug 1 from cabinet 1</action>\n\n"
+ */
+export const formatCompletion = (think: string, action: string, stop = "\n\n"): string =>
+  `<think>${think}</think><action>${action}</action>${stop}`
+
+/**
+ * The reward a step contributes after the invalid-action penalty.
+ *
+ * @example
+ * penalizedReward(0, false, 0.1) // -0.1
+ */
+export const penalizedReward = (reward: number, actionValid: boolean, penalty: number): number =>
+  actionValid ? reward : reward - penalty
+
+/**
+ * A one-line summary of an attempt text made by {@link renderTrajectory}: its actions joined
+ * with "; ", consecutive repeats counted, cut to `max` characters. Other text is flattened and cut.
+ *
+ * @example
+ * summarizeAttempt("\n> go to desk 1\nOn the desk 1, you see nothing.\n> look\n...", 100)
+ * // "go to desk 1; look"
+ */
+export const summarizeAttempt = (attempt: string, max: number): string => {
+  const actions: Array<string> = []
+  let last = ""
+  let repeats = 0
+  const flush = () => {
+    if (last !== "") actions.push(repeats > 1 ? `${last} (x${repeats})` : last)
+  }
+  for (const line of attempt.split("\n")) {
+    if (!line.startsWith("> ")) continue
+    const action = line.slice(2)
+    if (action === last) repeats++
+    else {
+      flush()
+      last = action
+      repeats = 1
+    }
+  }
+  flush()
+  return clip(actions.length > 0 ? actions.join("; ") : oneLine(attempt), max)
+}
+
+const actionLabel = (action: string): string => (action === "" ? "(no action)" : action)
+
+/**
+ * The prompt the solver sees at one turn. Parts, each on its own line, ordered from the least to
+ * the most essential so that a prompt cut from the left (a model with a short context keeps the
+ * end) still has the task and the current state: on a refinement episode `Earlier attempt:`, the
+ * last K actions with the observations between them, on a refinement episode `Critique:`, then
+ * `Task:`, `Now:` with the current observation, `Actions:` with the admissible actions, and a
+ * one-line reminder of the reply format.
+ *
+ * @example
+ * renderAgentPrompt({ task, observation: "You are in the middle of a room. ...", history: [] })
+ * // "Task: put a mug in coffeemachine.\nNow: You are in the middle of a room. ...\n..."
+ */
+export const renderAgentPrompt = (context: TurnContext, options: ProjectionOptions = defaultProjection): string => {
+  let text = ""
+  if (context.guidance !== undefined) {
+    text += `Earlier attempt: ${summarizeAttempt(context.guidance.attempt, options.guidance_chars)}\n`
+  }
+  const history = context.history
+  const k = Math.min(options.history_length, history.length)
+  if (k > 0) {
+    text += `Recent (${history.length} ${history.length === 1 ? "step" : "steps"} taken):\n`
+    for (let i = history.length - k; i < history.length; i++) {
+      const turn = history[i]!
+      text += `> ${actionLabel(turn.action)}\n`
+      if (i < history.length - 1) text += `${clip(turn.observation, options.history_observation_chars)}\n`
+    }
+  }
+  if (context.guidance !== undefined) {
+    text += `Critique: ${clip(oneLine(context.guidance.critique), options.critique_chars)}\n`
+  }
+  text += `Task: ${context.task.text}\n`
+  text += `Now: ${clip(context.observation, options.observation_chars)}\n`
+  const admissible = context.admissibleActions
+  if (options.show_admissible && admissible !== undefined && admissible.length > 0) {
+    text += `Actions: ${admissible.join(", ")}\n`
+  }
+  if (options.format_hint) text += "Reply <think>...</think><action>...</action>\n"
+  return text
+}
+
+/**
+ * The attempt text the critic reads: one `> action` line and one observation line per step
+ * (observations cut short), consecutive identical steps collapsed, and the middle of a long
+ * attempt omitted. The reward is never shown. Starts with a newline so it reads well after
+ * the critic template's `Attempt:`.
+ *
+ * @example
+ * renderTrajectory(trajectory) // "\n> go to desk 1\nOn the desk 1, you see a pen 1.\n> ..."
+ */
+export const renderTrajectory = (trajectory: Trajectory, options: ProjectionOptions = defaultProjection): string => {
+  const blocks: Array<string> = []
+  const turns = trajectory.turns
+  for (let i = 0; i < turns.length; ) {
+    const turn = turns[i]!
+    let j = i + 1
+    while (j < turns.length && turns[j]!.action === turn.action && turns[j]!.observation === turn.observation) j++
+    const obs = clip(oneLine(turn.observation), options.attempt_observation_chars)
+    const repeat = j - i > 1 ? `\n(repeated ${j - i - 1} more times)` : ""
+    blocks.push(`> ${actionLabel(turn.action)}\n${obs}${repeat}`)
+    i = j
+  }
+  if (blocks.length === 0) return "\n(no actions)"
+  const full = `\n${blocks.join("\n")}`
+  if (full.length <= options.attempt_chars) return full
+  const budget = Math.floor(options.attempt_chars / 2)
+  const head: Array<string> = []
+  let used = 0
+  for (const block of blocks) {
+    if (used + block.length + 1 > budget && head.length > 0) break
+    head.push(block)
+    used += block.length + 1
+  }
+  const tail: Array<string> = []
+  used = 0
+  for (let i = blocks.length - 1; i >= head.length; i--) {
+    const block = blocks[i]!
+    if (used + block.length + 1 > budget && tail.length > 0) break
+    tail.unshift(block)
+    used += block.length + 1
+  }
+  const omitted = blocks.length - head.length - tail.length
+  const middle = omitted > 0 ? [`... (${omitted} steps omitted)`] : []
+  return clip(`\n${[...head, ...middle, ...tail].join("\n")}`, options.attempt_chars + 40)
+}

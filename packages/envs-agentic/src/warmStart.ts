@@ -1,0 +1,62 @@
+/**
+ * Warm-start demonstrations for the three roles, built the same way for every agentic
+ * environment: expert steps for the solver, reference critiques of corrupted (and some
+ * successful) attempts for the critic, and expert steps under guidance for the refiner.
+ */
+import { defaultTemplates, type Demonstration, type EnvironmentPackage, type Task, type Trajectory } from "@icrl/core"
+import { type ScriptedStep, runScript } from "./episode.ts"
+import { hashSeeds, Rng } from "./rng.ts"
+
+/** What an environment supplies to build its warm-start data. */
+export interface WarmStartSource<T extends Task> {
+  readonly pkg: EnvironmentPackage<T>
+  expertPlan(task: T): ReadonlyArray<ScriptedStep>
+  corrupt(task: T, rng: Rng): ReadonlyArray<ScriptedStep>
+  critique(task: T, trajectory: Trajectory): string
+  /** Fraction of tasks that also get a critic demo on the expert's successful attempt. */
+  readonly successCritiqueRate: number
+}
+
+/** The stop string every demo completion ends with (core's default stop for all roles). */
+export const demoStop = "\n\n"
+
+/**
+ * Demonstrations for a list of tasks, deterministic in `seed`.
+ * Solver: one demo per expert step (prompt = the projection, completion = `<think>..</think><action>..</action>\n\n`).
+ * Critic: prompt = the critic template over the attempt text, completion = ` <critique>\n\n`.
+ * Refiner: the expert's steps rendered with the corrupted attempt and its critique as guidance.
+ *
+ * @example
+ * buildWarmStart(source, tasks, 0).filter((d) => d.role === "critic").length // >= tasks.length
+ */
+export const buildWarmStart = <T extends Task>(
+  source: WarmStartSource<T>,
+  tasks: ReadonlyArray<T>,
+  seed: number,
+): Array<Demonstration> => {
+  const { pkg } = source
+  const critic = pkg.templates?.critic ?? defaultTemplates.critic
+  const demos: Array<Demonstration> = []
+  tasks.forEach((task, i) => {
+    const rng = new Rng(hashSeeds(seed, i, 0x77a3))
+    const plan = source.expertPlan(task)
+    const expert = runScript(pkg, task, plan)
+    for (const turn of expert.turns) demos.push({ role: "solver", prompt: turn.prompt, completion: turn.completion })
+    const attempt = runScript(pkg, task, source.corrupt(task, rng))
+    const attemptText = pkg.renderAttempt(task, attempt)
+    const critique = source.critique(task, attempt)
+    demos.push({ role: "critic", prompt: critic(task.text, attemptText), completion: ` ${critique}${demoStop}` })
+    if (rng.chance(source.successCritiqueRate)) {
+      demos.push({
+        role: "critic",
+        prompt: critic(task.text, pkg.renderAttempt(task, expert)),
+        completion: ` ${source.critique(task, expert)}${demoStop}`,
+      })
+    }
+    if (!attempt.won) {
+      const refined = runScript(pkg, task, plan, { attempt: attemptText, critique })
+      for (const turn of refined.turns) demos.push({ role: "refiner", prompt: turn.prompt, completion: turn.completion })
+    }
+  })
+  return demos
+}

@@ -1,0 +1,73 @@
+import { describe, expect, test } from "bun:test"
+import { checkEnvironment } from "@icrl/core"
+import { defaultStops, defaultTemplates, type EnvironmentPackage, loadEnvironment } from "@icrl/core"
+import { Effect } from "effect"
+import { environments, household, parseAction, shop } from "../src/index.ts"
+
+describe("environments export", () => {
+  test("provides household and shop, matching package.json's icrl field", async () => {
+    const manifest = (await import("../package.json")).default as { icrl: { environments: Array<string> } }
+    expect(environments.map((e) => e.name)).toEqual(manifest.icrl.environments)
+    expect(environments.map((e) => e.name)).toEqual(["household", "shop"])
+  })
+
+  test("--env NAME resolves to these packages through core discovery", async () => {
+    const found = await Effect.runPromise(loadEnvironment("household"))
+    expect(found.name).toBe("household")
+    expect(found.maxSteps).toBe(50)
+    const shopFound = await Effect.runPromise(loadEnvironment("shop"))
+    expect(shopFound.description).toContain("BM25")
+  })
+})
+
+describe("environment doctor", () => {
+  for (const pkg of [household, shop] as ReadonlyArray<EnvironmentPackage>) {
+    test(`${pkg.name} passes every conformance check`, () => {
+      const report = checkEnvironment(pkg, { episodes: 12, seed: 1 })
+      expect(report.failures).toEqual([])
+      expect(report.expertSuccessRate).toBe(1)
+      expect(report.criticCoverage).toBe(1)
+      expect(report.checks.every((c) => c.ok && !c.skipped)).toBe(true)
+    })
+  }
+})
+
+describe("warm-start demonstrations", () => {
+  for (const pkg of [household, shop] as ReadonlyArray<EnvironmentPackage>) {
+    test(`${pkg.name}: three roles, stop-terminated completions, deterministic per seed, train tasks only`, () => {
+      const demos = pkg.warmStart!({ seed: 3, count: 12 })
+      expect(pkg.warmStart!({ seed: 3, count: 12 })).toEqual(demos)
+      expect(pkg.warmStart!({ seed: 4, count: 12 })).not.toEqual(demos)
+      const roles = (r: string) => demos.filter((d) => d.role === r)
+      expect(roles("solver").length).toBeGreaterThan(12)
+      expect(roles("critic").length).toBeGreaterThanOrEqual(12)
+      expect(roles("refiner").length).toBeGreaterThan(0)
+      const stop = defaultStops.solver[0]!
+      for (const d of demos) {
+        expect(d.completion.endsWith(stop)).toBe(true)
+        expect(d.completion.slice(0, -stop.length)).not.toContain(stop)
+      }
+      for (const d of [...roles("solver"), ...roles("refiner")]) {
+        expect(d.completion).toMatch(/^<think>[a-z]*<\/think><action>[^<]+<\/action>\n\n$/)
+        expect(parseAction(d.completion).valid).toBe(true)
+        expect(new TextEncoder().encode(d.completion).length).toBeLessThanOrEqual(pkg.maxTokens.solver)
+        expect(d.prompt).toMatch(/(^|\n)Task: .+\nNow: /)
+      }
+      for (const d of roles("refiner")) {
+        expect(d.prompt).toStartWith("Earlier attempt: ")
+        expect(d.prompt).toContain("\nCritique: ")
+      }
+      const trainTexts = new Set(pkg.tasks("train", { seed: 3, count: 12 }).map((t) => t.text))
+      for (const d of roles("critic")) {
+        const text = /^Problem: (.*)\nAttempt:/.exec(d.prompt)?.[1]
+        expect(trainTexts.has(text!)).toBe(true)
+        const attempt = d.prompt.slice(d.prompt.indexOf("\nAttempt:") + 9, -"\nCritique:".length)
+        expect(d.prompt).toBe(defaultTemplates.critic(text!, attempt))
+        expect(new TextEncoder().encode(d.completion).length).toBeLessThanOrEqual(pkg.maxTokens.critic)
+      }
+      // Both corrected and successful attempts are critiqued.
+      expect(roles("critic").some((d) => d.completion.startsWith(" Correct"))).toBe(true)
+      expect(roles("critic").some((d) => !d.completion.startsWith(" Correct"))).toBe(true)
+    })
+  }
+})

@@ -1,0 +1,165 @@
+/**
+ * Streaming loaders for GSM8K-format JSONL (`question`, `answer` ending in `#### N`) and
+ * MATH-format JSONL (`problem`, `solution` with `\boxed{}`, optional `answer`).
+ * Files are read in chunks, line by line; reading stops once enough records were taken.
+ * A malformed line fails with a DataError naming the file and line, or is skipped and counted.
+ */
+import { DataError } from "@icrl/core"
+import { closeSync, openSync, readSync } from "node:fs"
+import { lastBoxed, lastHashes } from "./extractAnswer.ts"
+
+export type DatasetFormat = "gsm8k" | "math"
+
+export interface DatasetRecord {
+  /** 1-based line number in the file. */
+  readonly line: number
+  readonly question: string
+  /** The reference solution text as stored in the file. */
+  readonly solution: string
+  /** The gold final answer (the text after `####`, or the `\boxed{}` content / `answer` field). */
+  readonly gold: string
+}
+
+export interface LoadOptions {
+  /** Skip malformed lines (counting them) instead of failing on the first one. */
+  readonly skipBadLines?: boolean
+  /** Keep only records for which this holds. */
+  readonly accept?: (record: DatasetRecord) => boolean
+  /** Skip this many accepted records. */
+  readonly offset?: number
+  /** Stop after this many accepted records (after the offset). */
+  readonly limit?: number
+}
+
+export interface LoadResult {
+  readonly records: ReadonlyArray<DatasetRecord>
+  /** Malformed lines skipped (only with skipBadLines). */
+  readonly skipped: number
+  /** The first skipped line and why, when any was skipped. */
+  readonly firstSkipped?: { readonly line: number; readonly reason: string }
+}
+
+const CHUNK = 1 << 16
+const MAX_LINE = 16 * 1024 * 1024
+
+/**
+ * The lines of a text file with their 1-based numbers, read in 64 KiB chunks.
+ * Throws DataError when the file cannot be read.
+ *
+ * @example
+ * for (const { line, text } of readLines("data.jsonl")) console.log(line, text.length)
+ */
+export function* readLines(path: string): Generator<{ readonly line: number; readonly text: string }> {
+  let fd: number
+  try {
+    fd = openSync(path, "r")
+  } catch (cause) {
+    throw new DataError({ file: path, reason: `cannot open: ${cause instanceof Error ? cause.message : String(cause)}` })
+  }
+  const decoder = new TextDecoder("utf-8")
+  const buffer = Buffer.allocUnsafe(CHUNK)
+  let pending = ""
+  let lineNo = 0
+  try {
+    for (;;) {
+      let n: number
+      try {
+        n = readSync(fd, buffer, 0, CHUNK, null)
+      } catch (cause) {
+        throw new DataError({ file: path, line: lineNo + 1, reason: `cannot read: ${cause instanceof Error ? cause.message : String(cause)}` })
+      }
+      pending += n === 0 ? decoder.decode() : decoder.decode(buffer.subarray(0, n), { stream: true })
+      let nl = pending.indexOf("\n")
+      let start = 0
+      while (nl >= 0) {
+        lineNo++
+        const raw = pending.slice(start, nl)
+        yield { line: lineNo, text: raw.endsWith("\r") ? raw.slice(0, -1) : raw }
+        start = nl + 1
+        nl = pending.indexOf("\n", start)
+      }
+      pending = pending.slice(start)
+      if (pending.length > MAX_LINE) throw new DataError({ file: path, line: lineNo + 1, reason: `line longer than ${MAX_LINE} characters` })
+      if (n === 0) break
+    }
+    if (pending.length > 0) {
+      lineNo++
+      yield { line: lineNo, text: pending.endsWith("\r") ? pending.slice(0, -1) : pending }
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const field = (obj: Record<string, unknown>, name: string): string | undefined => {
+  if (!Object.hasOwn(obj, name)) return undefined
+  const v = obj[name]
+  return typeof v === "string" ? v : typeof v === "number" && Number.isFinite(v) ? String(v) : undefined
+}
+
+/**
+ * Parses one JSONL line into a record, or returns the reason it is malformed.
+ *
+ * @example
+ * parseRecord("gsm8k", '{"question":"q","answer":"#### 5"}', 1) // { line: 1, question: "q", solution: "#### 5", gold: "5" }
+ * parseRecord("gsm8k", "{oops", 2) // "invalid JSON (...)"
+ */
+export const parseRecord = (format: DatasetFormat, text: string, line: number): DatasetRecord | string => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (cause) {
+    return `invalid JSON (${cause instanceof Error ? cause.message : String(cause)})`
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "expected a JSON object"
+  const obj = value as Record<string, unknown>
+  if (format === "gsm8k") {
+    const question = field(obj, "question")
+    const answer = field(obj, "answer")
+    if (question === undefined) return 'missing string field "question"'
+    if (answer === undefined) return 'missing string field "answer"'
+    const gold = lastHashes(answer)
+    if (gold === undefined) return 'field "answer" has no final "#### N" line'
+    return { line, question, solution: answer, gold }
+  }
+  const problem = field(obj, "problem")
+  const solution = field(obj, "solution")
+  if (problem === undefined) return 'missing string field "problem"'
+  if (solution === undefined) return 'missing string field "solution"'
+  const gold = field(obj, "answer") ?? lastBoxed(solution)
+  if (gold === undefined || gold.trim() === "") return 'field "solution" has no \\boxed{} answer and there is no "answer" field'
+  return { line, question: problem, solution, gold: gold.trim() }
+}
+
+/**
+ * Streams the records of a JSONL dataset file. Blank lines are ignored.
+ *
+ * @example
+ * const { records } = loadDataset("gsm8k", "data/test.jsonl", { limit: 100 })
+ */
+export const loadDataset = (format: DatasetFormat, path: string, options: LoadOptions = {}): LoadResult => {
+  const records: Array<DatasetRecord> = []
+  let skipped = 0
+  let firstSkipped: { line: number; reason: string } | undefined
+  let toSkip = options.offset ?? 0
+  const limit = options.limit ?? Number.POSITIVE_INFINITY
+  if (limit <= 0) return { records, skipped }
+  for (const { line, text } of readLines(path)) {
+    if (text.trim().length === 0) continue
+    const parsed = parseRecord(format, text, line)
+    if (typeof parsed === "string") {
+      if (options.skipBadLines !== true) throw new DataError({ file: path, line, reason: parsed })
+      skipped++
+      firstSkipped ??= { line, reason: parsed }
+      continue
+    }
+    if (options.accept !== undefined && !options.accept(parsed)) continue
+    if (toSkip > 0) {
+      toSkip--
+      continue
+    }
+    records.push(parsed)
+    if (records.length >= limit) break
+  }
+  return firstSkipped === undefined ? { records, skipped } : { records, skipped, firstSkipped }
+}

@@ -1,0 +1,167 @@
+/**
+ * Shared pieces of the single-turn environments: the one-step episode, prompts, attempt text
+ * and the warm-start demonstration mix.
+ */
+import { TaskNotFound, defaultStops, defaultTemplates } from "@icrl/core"
+import type { Demonstration, Environment, StepResult, Task, Trajectory, TurnContext } from "@icrl/core"
+import { Rng, seedOf } from "./random.ts"
+
+/** The stop string that ends every demonstration completion. */
+export const STOP = defaultStops.solver[0] ?? "\n\n"
+
+export interface Judgement {
+  readonly reward: number
+  readonly won: boolean
+  /** The completion had a well-formed answer. */
+  readonly actionValid: boolean
+  readonly score?: number
+  /** The answer read from the completion, when there was one. */
+  readonly answer?: string
+}
+
+/**
+ * A one-step episode: `reset` shows the problem, `step(completion)` grades it and terminates.
+ * A step after the episode ended is an invalid step with reward 0; nothing ever throws except
+ * `reset` to a task id the environment cannot resolve (a TaskNotFound).
+ *
+ * @example
+ * const env = singleTurnEnvironment("math", task, lookup, judge)
+ * env.reset({ seed: 0 })
+ * env.step(" 7+8=15; 4+3+1=8. Answer: 85") // { reward: 1, terminated: true, ... }
+ */
+export const singleTurnEnvironment = <T extends Task>(
+  envName: string,
+  initial: T,
+  lookup: (id: string) => T | undefined,
+  judge: (task: T, completion: string) => Judgement,
+): Environment => {
+  let task = initial
+  let done = false
+  return {
+    reset: ({ taskId }) => {
+      if (taskId !== undefined && taskId !== task.id) {
+        const found = lookup(taskId)
+        if (found === undefined) throw new TaskNotFound({ env: envName, taskId })
+        task = found
+      }
+      done = false
+      return { observation: task.text, info: { won: false, actionValid: true } }
+    },
+    step: (action): StepResult => {
+      if (done) {
+        return { observation: "The episode is over.", reward: 0, terminated: true, truncated: false, info: { won: false, actionValid: false } }
+      }
+      done = true
+      let j: Judgement
+      try {
+        j = judge(task, typeof action === "string" ? action : "")
+      } catch {
+        j = { reward: 0, won: false, actionValid: false }
+      }
+      const info = {
+        won: j.won,
+        actionValid: j.actionValid,
+        score: j.score ?? (j.won ? 1 : 0),
+        ...(j.answer === undefined ? {} : { answer: j.answer }),
+      }
+      return { observation: j.won ? "Correct." : "Incorrect.", reward: j.reward, terminated: true, truncated: false, info }
+    },
+  }
+}
+
+/**
+ * The solver prompt, or the refinement prompt when the context carries guidance.
+ *
+ * @example
+ * renderPrompt({ task, observation: task.text, history: [] }) // "Problem: 47+38\nSolution:"
+ */
+export const renderPrompt = <T extends Task>(context: TurnContext<T>): string =>
+  context.guidance === undefined
+    ? defaultTemplates.solver(context.task.text)
+    : defaultTemplates.refine(context.task.text, context.guidance.attempt, context.guidance.critique)
+
+/**
+ * The completion of the episode's single turn, cut at the stop string, without trailing space.
+ *
+ * @example
+ * attemptOf(trajectoryOf("math:2+2", " 2+2=4. Answer: 4\n\nmore")) // " 2+2=4. Answer: 4"
+ */
+export const attemptOf = (trajectory: Trajectory): string => {
+  const text = trajectory.turns[0]?.completion ?? ""
+  const stop = text.indexOf(STOP)
+  return (stop >= 0 ? text.slice(0, stop) : text).trimEnd()
+}
+
+/**
+ * A one-turn trajectory for an attempt, for calling `referenceCritique` on plain text.
+ *
+ * @example
+ * env.referenceCritique(task, trajectoryOf(task.id, " 7+8=15; 4+3=7. Answer: 75"))
+ */
+export const trajectoryOf = (taskId: string, completion: string): Trajectory => ({
+  taskId,
+  turns: [{ prompt: "", completion, action: completion, actionValid: true, observation: "", reward: 0 }],
+  totalReward: 0,
+  won: false,
+  score: 0,
+  terminated: true,
+  truncated: false,
+})
+
+export interface WarmSource<T> {
+  /** The expert completion (no stop string). */
+  readonly expert: (task: T) => string | undefined
+  /** A wrong attempt with a realistic mistake, or undefined when none fits the task. */
+  readonly corrupt: (task: T, rng: Rng) => string | undefined
+  readonly critique: (task: T, attempt: string) => string
+}
+
+/** Shares of the warm-start mix (they sum to 1). */
+export const WARM_MIX = {
+  solver: 0.4,
+  criticWrong: 0.2,
+  criticRight: 0.15,
+  refinerWrong: 0.2,
+  refinerRight: 0.05,
+} as const
+
+/**
+ * `count` demonstrations over the tasks (cycled): solver demos of the expert solution, critic
+ * demos on corrupted and on correct attempts, and refiner demos that turn a corrupted attempt
+ * plus its reference critique into the expert solution (and keep a correct one). Every
+ * completion ends with the stop string. Deterministic per seed.
+ *
+ * @example
+ * mixDemonstrations(tasks, 1000, 7, { expert, corrupt, critique }) // 1000 demonstrations, ~40% solver
+ */
+export const mixDemonstrations = <T extends Task>(
+  tasks: ReadonlyArray<T>,
+  count: number,
+  seed: number,
+  source: WarmSource<T>,
+): Array<Demonstration> => {
+  const demos: Array<Demonstration> = []
+  if (tasks.length === 0) return demos
+  const rng = new Rng(seedOf(seed, 0x3a7d))
+  for (let i = 0; demos.length < count && i < count * 4; i++) {
+    const task = tasks[i % tasks.length] as T
+    const expert = source.expert(task)
+    if (expert === undefined) continue
+    const x = task.text
+    const u = rng.next()
+    const solverDemo: Demonstration = { role: "solver", prompt: defaultTemplates.solver(x), completion: expert + STOP }
+    if (u < WARM_MIX.solver) {
+      demos.push(solverDemo)
+    } else if (u < WARM_MIX.solver + WARM_MIX.criticWrong + WARM_MIX.criticRight) {
+      const wrong = u < WARM_MIX.solver + WARM_MIX.criticWrong ? source.corrupt(task, rng) : undefined
+      const attempt = wrong ?? expert
+      demos.push({ role: "critic", prompt: defaultTemplates.critic(x, attempt), completion: source.critique(task, attempt) + STOP })
+    } else {
+      const wrong = u < 1 - WARM_MIX.refinerRight ? source.corrupt(task, rng) : undefined
+      const attempt = wrong ?? expert
+      const critique = source.critique(task, attempt)
+      demos.push({ role: "refiner", prompt: defaultTemplates.refine(x, attempt, critique), completion: expert + STOP })
+    }
+  }
+  return demos
+}

@@ -1,0 +1,174 @@
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
+import fc from "fast-check"
+import { answersMatch, parseAnswer } from "../src/index.ts"
+
+setDefaultTimeout(60_000)
+
+const equivalent: ReadonlyArray<readonly [string, string]> = [
+  ["18", "18"],
+  ["+18", "18"],
+  ["-10", "#### -10"],
+  ["0.5", "\\frac{1}{2}"],
+  ["0.5", "\\dfrac{1}{2}"],
+  ["1/2", "\\tfrac12"],
+  ["-\\frac{3}{4}", "-0.75"],
+  ["\\frac{-3}{4}", "-3/4"],
+  ["$1,000.00", "#### 1000"],
+  ["1,450,000", "1450000"],
+  ["3.50", "7/2"],
+  ["0.3", "3/10"],
+  ["50%", "50"],
+  ["50%", "0.5"],
+  ["50\\%", "50 percent"],
+  ["18 dollars", "18"],
+  ["$18 per day", "18"],
+  ["\\text{5 cm}", "5"],
+  ["5^\\circ", "5"],
+  ["x = 5", "5"],
+  ["Answer: 85", "85"],
+  ["The answer is 85.", "\\boxed{85}"],
+  ["(1, 2)", "(1,2)"],
+  ["1, 2", "2,1"],
+  ["\\left( 3, 4 \\right)", "(3,4)"],
+  ["\\sqrt2", "\\sqrt{2}"],
+  ["  42  ", "42"],
+  ["1\\,000", "1000"],
+  ["1{,}000", "1000"],
+]
+
+const different: ReadonlyArray<readonly [string, string]> = [
+  ["84", "85"],
+  ["0.30000000000000004", "0.3"],
+  ["5x", "5"],
+  ["1,2", "12"],
+  ["(1,2)", "(2,1)"],
+  ["(1,2)", "[1,2]"],
+  ["3/0", "3"],
+  ["\\sqrt{2}", "2"],
+  ["-18", "18"],
+  ["", "0"],
+  ["12 eggs and 5 ducks", "12"],
+]
+
+describe("answersMatch", () => {
+  test("accepts equivalent formats", () => {
+    for (const [a, b] of equivalent) {
+      expect([a, b, answersMatch(a, b)]).toEqual([a, b, true])
+      expect([b, a, answersMatch(b, a)]).toEqual([b, a, true])
+    }
+  })
+
+  test("rejects different answers", () => {
+    for (const [a, b] of different) expect([a, b, answersMatch(a, b)]).toEqual([a, b, false])
+  })
+
+  test("an undefined prediction never matches", () => {
+    expect(answersMatch(undefined, "5")).toBe(false)
+  })
+
+  test("exact rationals: no float error", () => {
+    expect(answersMatch("0.1", "1/10")).toBe(true)
+    expect(answersMatch(String(0.1 + 0.2), "0.3")).toBe(false)
+    expect(answersMatch("0.333333333333333333", "1/3")).toBe(false)
+    expect(answersMatch("123456789012345678901234567890", "123456789012345678901234567890.0")).toBe(true)
+    expect(answersMatch("123456789012345678901234567890", "123456789012345678901234567891")).toBe(false)
+  })
+
+  test("parseAnswer canonical values", () => {
+    expect(parseAnswer("$1,234.50")).toEqual({ kind: "number", value: { num: 2469n, den: 2n }, percent: false })
+    expect(parseAnswer("25%")).toEqual({ kind: "number", value: { num: 25n, den: 1n }, percent: true })
+    expect(parseAnswer("(1, 2)").kind).toBe("tuple")
+    expect(parseAnswer("x^2+1")).toEqual({ kind: "text", text: "x^2+1" })
+  })
+
+  const formatted = fc.oneof(
+    fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }).map(String),
+    fc.tuple(fc.integer({ min: -999, max: 999 }), fc.integer({ min: 1, max: 99 })).map(([p, q]) => `${p}/${q}`),
+    fc.tuple(fc.integer({ min: -999, max: 999 }), fc.integer({ min: 1, max: 99 })).map(([p, q]) => `\\frac{${p}}{${q}}`),
+    fc.tuple(fc.nat(9999), fc.nat(99)).map(([a, b]) => `${a}.${b}`),
+    fc.nat(999).map((n) => `${n}%`),
+    fc.nat(999).map((n) => `$${n}`),
+    fc.nat(99).map((n) => `(${n}, ${n + 1})`),
+    fc.string({ maxLength: 20 }),
+  )
+
+  test("law: equivalence is reflexive", () => {
+    fc.assert(fc.property(formatted, (a) => expect(answersMatch(a, a)).toBe(true)), { numRuns: 2000 })
+    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), (a) => expect(answersMatch(a, a)).toBe(true)), { numRuns: 1000 })
+  })
+
+  test("law: equivalence is symmetric", () => {
+    fc.assert(
+      fc.property(formatted, formatted, (a, b) => expect(answersMatch(a, b)).toBe(answersMatch(b, a))),
+      { numRuns: 3000 },
+    )
+    fc.assert(
+      fc.property(fc.integer({ min: -50, max: 50 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), (p, q, k) => {
+        const a = `${p}/${q}`
+        const b = `\\frac{${p * k}}{${q * k}}`
+        expect(answersMatch(a, b)).toBe(true)
+        expect(answersMatch(b, a)).toBe(true)
+      }),
+    )
+  })
+
+  test("law: an answer with one digit changed is not equivalent", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.nat(), fc.integer({ min: 1, max: 9 }), (n, at, bump) => {
+        const s = n.toString()
+        const i = at % s.length
+        const changed = s.slice(0, i) + String((Number(s[i]) + bump) % 10) + s.slice(i + 1)
+        expect(answersMatch(changed, s)).toBe(false)
+        expect(answersMatch(`#### ${changed}`, `\\boxed{${s}}`)).toBe(false)
+        expect(answersMatch(`The answer is ${changed}.`, s)).toBe(false)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  test("law: a decimal and its reduced fraction are equivalent", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -100000, max: 100000 }), fc.integer({ min: 0, max: 4 }), (units, places) => {
+        const den = 10 ** places
+        const sign = units < 0 ? "-" : ""
+        const abs = Math.abs(units)
+        const dec = places === 0 ? `${sign}${abs}` : `${sign}${Math.floor(abs / den)}.${String(abs % den).padStart(places, "0")}`
+        expect(answersMatch(dec, `${units}/${den}`)).toBe(true)
+      }),
+    )
+  })
+
+  test("hostile inputs return a verdict quickly and never throw", () => {
+    const big = "7".repeat(1_000_000)
+    const nested = "{".repeat(10_000) + "1" + "}".repeat(10_000)
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      [big, big],
+      [big, "7"],
+      ["9".repeat(3000), "9".repeat(3000)],
+      [nested, "1"],
+      ["\\boxed{" + nested + "}", "1"],
+      ["constructor", "__proto__"],
+      ["__proto__", "__proto__"],
+      ["(".repeat(50_000), ")".repeat(50_000)],
+      ["1/" + "0".repeat(5000), "0"],
+      ["\\frac{1}{0}", "1"],
+      ["1e999999999", "1"],
+    ]
+    for (const [a, b] of cases) {
+      const t = performance.now()
+      const r = answersMatch(a, b)
+      expect(typeof r).toBe("boolean")
+      expect(performance.now() - t).toBeLessThan(1500)
+    }
+    expect(answersMatch("9".repeat(3000), "9".repeat(3000))).toBe(true)
+  })
+
+  test("law: arbitrary pairs never throw", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 100 }), fc.string({ unit: "binary", maxLength: 100 }), (a, b) => {
+        expect(typeof answersMatch(a, b)).toBe("boolean")
+      }),
+      { numRuns: 2000 },
+    )
+  })
+})
