@@ -4,13 +4,12 @@
  */
 import {
   checkEnvironment,
-  type EnvironmentPackage,
-  EnvironmentNotFound,
   formatDoctorReport,
   listEnvironments,
   loadEnvironment,
 } from "@icrl/core"
 import { Effect, Result } from "effect"
+import { loadForFlag, parseEnvOptions } from "../envOptions.ts"
 import { FlagError, flagHelp, parseFlags } from "../flags.ts"
 
 const listSpec = {
@@ -30,31 +29,6 @@ const checkSpec = {
 
 const usage = `usage: bun run envs list [--json]
        bun run envs check --env NAME [--episodes N] [--seed S] [--split train|test] [--options k=v,...] [--json]`
-
-/**
- * Parses `key=value,key=value` into environment options; a piece without "=" is a FlagError.
- *
- * @example
- * parseEnvOptions("type=heat,size=full") // { type: "heat", size: "full" }
- */
-export const parseEnvOptions = (text: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const piece of text.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
-    const eq = piece.indexOf("=")
-    if (eq <= 0) throw new FlagError({ flag: "options", detail: `"${piece}" is not key=value` })
-    out[piece.slice(0, eq).trim()] = piece.slice(eq + 1).trim()
-  }
-  return out
-}
-
-/** Loads an environment, turning an unknown name into a FlagError on --env that lists the names. */
-export const loadForFlag = async (name: string): Promise<EnvironmentPackage> => {
-  const result = await Effect.runPromise(Effect.result(loadEnvironment(name)))
-  if (Result.isSuccess(result)) return result.success
-  const error = result.failure
-  if (error instanceof EnvironmentNotFound) throw new FlagError({ flag: "env", detail: error.message })
-  throw error
-}
 
 const list = async (argv: ReadonlyArray<string>): Promise<number> => {
   const { values } = parseFlags(argv, listSpec)

@@ -1,7 +1,7 @@
 import { evaluate, flatEvalMetrics, type CriticSource, type EvalMetrics } from "@icrl/core"
 import { backendNames, ByteTokenizer, loadModel, LocalPolicy, selectBackend, type BackendName } from "@icrl/trainer"
 import { Effect } from "effect"
-import { envFlags, envOptionsOf, loadEnv } from "../envOptions.ts"
+import { checkEnvOptions, envFlags, envOptionsOf, loadForFlag } from "../envOptions.ts"
 import { FlagError, flagHelp, parseFlags, type FlagSpec } from "../flags.ts"
 
 const flags = {
@@ -43,7 +43,9 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   }
   if (positionals.length > 0) throw new FlagError({ flag: positionals[0]!, detail: "unexpected argument" })
   if (values.checkpoint === undefined) throw new FlagError({ flag: "checkpoint", detail: "is required" })
-  const env = await loadEnv(values.env)
+  const env = await loadForFlag(values.env)
+  const envOptions = envOptionsOf(values)
+  checkEnvOptions(env, envOptions)
   const backend = await selectBackend(values.backend as BackendName)
   console.error(`backend: ${backend.description}`)
   const tokenizer = new ByteTokenizer()
@@ -56,7 +58,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   } else if (values.critic !== undefined) {
     critic = { kind: "policy", policy: new LocalPolicy((await loadModel(values.critic)).model, tokenizer, { name: values.critic }) }
   }
-  const tasks = env.tasks("test", { seed: values["eval-seed"], count: values.tasks, options: envOptionsOf(values) })
+  const tasks = env.tasks("test", { seed: values["eval-seed"], count: values.tasks, options: envOptions })
   console.error(`evaluating ${tasks.length} held-out ${env.name} tasks`)
   const metrics = await Effect.runPromise(evaluate(env, solver, critic, tasks, { seed: values["eval-seed"], passK: values["pass-k"] }))
   if (values.json) console.log(JSON.stringify(flatEvalMetrics(metrics)))

@@ -5,7 +5,7 @@
  */
 import type { EnvironmentPackage, Split, Task, Trajectory, Turn, TurnContext } from "@icrl/core"
 import { flagHelp, parseFlags } from "../flags.ts"
-import { loadForFlag, parseEnvOptions } from "./envs.ts"
+import { loadForFlag, parseEnvOptions } from "../envOptions.ts"
 
 const spec = {
   env: { type: "string", description: "environment name (see `bun run envs list`)" },

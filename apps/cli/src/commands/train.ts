@@ -3,7 +3,7 @@ import { backendNames, presetNames, runTraining, selectBackend, type BackendName
 import { Effect } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { envFlags, envOptionsOf, loadEnv } from "../envOptions.ts"
+import { checkEnvOptions, envFlags, envOptionsOf, loadForFlag } from "../envOptions.ts"
 import { FlagError, flagHelp, parseFlags, type FlagSpec } from "../flags.ts"
 import { progressPrinter, summaryTable } from "../progress.ts"
 import { algorithmFlags, algorithmKeys } from "../trainFlags.ts"
@@ -66,7 +66,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
   }
   const algorithm = decoded.success
   const envName = resume !== undefined ? (saved.env ?? values.env) : values.env
-  const env = await loadEnv(envName)
+  const env = await loadForFlag(envName)
   const settings: RunSettings = saved.settings ?? {
     env: env.name,
     envOptions: envOptionsOf(values),
@@ -82,6 +82,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     tokenBudget: values["token-budget"],
     sampleBatchSize: 64,
   }
+  checkEnvOptions(env, settings.envOptions)
   const out = resolve(resume ?? values.out ?? join(root, "runs", `${env.name}-${algorithm.algorithm}-s${algorithm.seed}`))
   const backend = await selectBackend(values.backend as BackendName, { threads: values.threads })
   console.error(`backend: ${backend.description}`)
