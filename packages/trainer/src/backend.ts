@@ -1,0 +1,125 @@
+import * as tf from "@tensorflow/tfjs-core"
+
+/** Which TensorFlow.js backend to run on; `auto` picks the fastest that loads. */
+export type BackendName = "auto" | "tensorflow" | "wasm" | "cpu"
+
+export const backendNames: ReadonlyArray<BackendName> = ["auto", "tensorflow", "wasm", "cpu"]
+
+/** The backend in use and a one-line description for the start-up line. */
+export interface BackendInfo {
+  /** The TensorFlow.js backend name (`tensorflow`, `wasm` or `cpu`). */
+  readonly backend: string
+  /** For example `wasm+openblas (libopenblas.so.0, 2 threads)`. */
+  readonly description: string
+}
+
+export interface BackendOptions {
+  /** Threads for native kernels (BLAS); defaults to the BLAS library's own choice. */
+  readonly threads?: number
+  /**
+   * Register the BLAS kernels on the wasm backend when the system library is found.
+   * Defaults to true for `auto` and false for an explicit `wasm`.
+   */
+  readonly blas?: boolean
+}
+
+type BlasResult = { readonly ok: true; readonly library: string } | { readonly ok: false; readonly reason: string }
+type BlasModule = {
+  readonly registerBlasKernels?: (options?: { threads?: number; library?: string }) => BlasResult
+}
+
+const errorText = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause)).split("\n")[0] ?? ""
+
+/** Loads a native TensorFlow binding and makes it current; the reason it failed otherwise. */
+const tryTensorflow = async (): Promise<string | undefined> => {
+  const reasons: Array<string> = []
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      await import(pkg)
+      if (tf.findBackend("tensorflow") === undefined) {
+        reasons.push(`${pkg} loaded but registered no "tensorflow" backend with this @tensorflow/tfjs-core`)
+        continue
+      }
+      if (await tf.setBackend("tensorflow")) return undefined
+      reasons.push(`${pkg}: backend failed to initialize`)
+    } catch (cause) {
+      reasons.push(`${pkg}: ${errorText(cause)}`)
+    }
+  }
+  return reasons.join("; ")
+}
+
+const useWasm = async (): Promise<string | undefined> => {
+  try {
+    await import("@tensorflow/tfjs-backend-wasm")
+    if (await tf.setBackend("wasm")) return undefined
+    return "wasm backend failed to initialize"
+  } catch (cause) {
+    return errorText(cause)
+  }
+}
+
+const useCpu = async (): Promise<void> => {
+  await import("@tensorflow/tfjs-backend-cpu")
+  if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend failed to initialize")
+  // The cpu backend prints an advertisement for tfjs-node on its first write; the start-up line says enough.
+  const backend = tf.backend() as unknown as { firstUse?: boolean }
+  if (typeof backend.firstUse === "boolean") backend.firstUse = false
+}
+
+const blasModulePath = "./blas/index.ts"
+
+/** Registers the BLAS kernels on the wasm backend if that module and the library are present. */
+const tryBlas = async (threads: number | undefined): Promise<BlasResult> => {
+  let module: BlasModule
+  try {
+    module = (await import(blasModulePath)) as BlasModule
+  } catch (cause) {
+    return { ok: false, reason: `BLAS kernels unavailable: ${errorText(cause)}` }
+  }
+  if (typeof module.registerBlasKernels !== "function") return { ok: false, reason: "BLAS kernels unavailable" }
+  try {
+    return module.registerBlasKernels(threads === undefined ? {} : { threads })
+  } catch (cause) {
+    return { ok: false, reason: errorText(cause) }
+  }
+}
+
+/**
+ * Makes a TensorFlow.js backend current. `auto` tries the native `tensorflow` binding, then
+ * `wasm` (with BLAS kernels when the system OpenBLAS is found), then `cpu`. An explicit name that
+ * cannot load is an error.
+ *
+ * @example
+ * const { description } = await selectBackend("auto", { threads: 2 })
+ * console.log(`backend: ${description}`)
+ */
+export const selectBackend = async (name: BackendName, options: BackendOptions = {}): Promise<BackendInfo> => {
+  const notes: Array<string> = []
+  if (name === "tensorflow" || name === "auto") {
+    const failure = await tryTensorflow()
+    if (failure === undefined) return { backend: "tensorflow", description: "tensorflow (native TensorFlow binding)" }
+    if (name === "tensorflow") throw new Error(`backend tensorflow is not available: ${failure}`)
+    notes.push("tensorflow binding not available")
+  }
+  if (name === "wasm" || name === "auto") {
+    const failure = await useWasm()
+    if (failure === undefined) {
+      if (options.blas ?? name === "auto") {
+        const blas = await tryBlas(options.threads)
+        if (blas.ok) {
+          const threads = options.threads === undefined ? "" : `, ${options.threads} thread${options.threads === 1 ? "" : "s"}`
+          return { backend: "wasm", description: `wasm+openblas (${blas.library}${threads})` }
+        }
+        notes.push(blas.reason)
+      }
+      const why = notes.length === 0 ? "" : ` (${notes.join("; ")})`
+      return { backend: "wasm", description: `wasm${why}` }
+    }
+    if (name === "wasm") throw new Error(`backend wasm is not available: ${failure}`)
+    notes.push(`wasm: ${failure}`)
+  }
+  await useCpu()
+  const why = notes.length === 0 ? "" : ` (${notes.join("; ")})`
+  return { backend: "cpu", description: `cpu${why}` }
+}

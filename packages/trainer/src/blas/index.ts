@@ -1,0 +1,31 @@
+export {
+  blasKernelConfigs,
+  blasKernelNames,
+  blasKernelStatus,
+  registerBlasKernels,
+  unregisterBlasKernels,
+  type BlasOptions,
+  type BlasRegistration
+} from "./registerBlasKernels.ts"
+export { broadcastBatchShape, planMatMul, runMatMul, type MatMulPlan } from "./matMul.ts"
+export { loadOpenBlas, openBlasCandidates, type OpenBlas, type OpenBlasLookup } from "./OpenBlas.ts"
+export { asWasmBackend, heapBase, memoryOffset, type WasmBackendLike } from "./wasmHeap.ts"
+export { runSum, sumBlocks, sumCalls, type SumBlock } from "./sum.ts"
+export {
+  findTorchPython,
+  runTorchReference,
+  torchPythonCandidates,
+  torchReferenceScript,
+  type TorchReferenceOptions,
+  type TorchReferenceReport
+} from "./torchReference.ts"
+export {
+  benchMatMuls,
+  measureSgemmPeak,
+  runBlasBench,
+  transformerMatMuls,
+  type BlasBenchReport,
+  type MatMulCase,
+  type MatMulTiming,
+  type TransformerDims
+} from "./benchmark.ts"

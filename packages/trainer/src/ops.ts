@@ -1,0 +1,98 @@
+import * as tf from "@tensorflow/tfjs-core"
+
+/**
+ * Fused building blocks of the model with hand-written gradients. Row reductions run as
+ * matrix products (a column of 1/d, a row of ones), which the backends execute far faster
+ * than their generic reduction kernels, and each op records one tape node instead of many.
+ */
+
+const constants = new Map<string, tf.Tensor>()
+
+/** A small constant tensor created once per backend and key and kept for the life of the process (keys are few: one per width). */
+const constant = (key: string, make: () => tf.Tensor): tf.Tensor => {
+  const id = `${tf.getBackend()}:${key}`
+  const hit = constants.get(id)
+  if (hit !== undefined && !hit.isDisposed) return hit
+  const t = tf.keep(make())
+  constants.set(id, t)
+  return t
+}
+
+/** The column [d, 1] of 1/d: x @ column = row means. */
+const meanColumn = (d: number): tf.Tensor2D => constant(`mean${d}`, () => tf.fill([d, 1], 1 / d)) as tf.Tensor2D
+
+/**
+ * RMSNorm over the last axis with a learned gain: x / sqrt(mean(x^2) + eps) * gain.
+ *
+ * @example
+ * const y = rmsNorm(x, gain, 1e-6) // same shape as x
+ */
+export const rmsNorm = <T extends tf.Tensor>(x: T, gain: tf.Tensor, eps: number): T => {
+  const d = x.shape[x.shape.length - 1] as number
+  const flat = x.rank === 2 ? (x as unknown as tf.Tensor2D) : (tf.reshape(x, [-1, d]) as tf.Tensor2D)
+  const out = rmsNorm2d(flat, gain, eps)
+  return (x.rank === 2 ? out : tf.reshape(out, x.shape)) as T
+}
+
+const rmsNorm2d = (x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor2D
+    const g = args[1] as tf.Tensor1D
+    const save = args[2] as tf.GradSaveFunc
+    const [N, d] = input.shape
+    const r = tf.rsqrt(tf.add(tf.matMul(tf.square(input), meanColumn(d)), eps))
+    const xn = tf.mul(input, r)
+    save([g, r, xn])
+    return {
+      value: tf.mul(xn, g),
+      gradFunc: (dy: tf.Tensor | Array<tf.Tensor>, saved: Array<tf.Tensor>) => {
+        const [sg, sr, sxn] = saved as [tf.Tensor1D, tf.Tensor2D, tf.Tensor2D]
+        const dyt = dy as tf.Tensor2D
+        const ones = tf.ones([1, N]) as tf.Tensor2D
+        const dGain = tf.reshape(tf.matMul(ones, tf.mul(dyt, sxn)), [d])
+        const dxn = tf.mul(dyt, sg)
+        const dot = tf.matMul(tf.mul(dxn, sxn), meanColumn(d))
+        const dx = tf.mul(tf.sub(dxn, tf.mul(sxn, dot)), sr)
+        return [dx, dGain]
+      },
+    }
+  })(x, gain)
+
+/**
+ * The SwiGLU activation silu(gate) * up, fused.
+ *
+ * @example
+ * const h = swiglu(tf.matMul(x, wGate), tf.matMul(x, wUp))
+ */
+export const swiglu = <T extends tf.Tensor>(gate: T, up: T): T =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const g = args[0] as tf.Tensor
+    const u = args[1] as tf.Tensor
+    const save = args[2] as tf.GradSaveFunc
+    const s = tf.sigmoid(g)
+    const silu = tf.mul(g, s)
+    save([u, s, silu])
+    return {
+      value: tf.mul(silu, u),
+      gradFunc: (dy: tf.Tensor | Array<tf.Tensor>, saved: Array<tf.Tensor>) => {
+        const [su, ss, ssilu] = saved as [tf.Tensor, tf.Tensor, tf.Tensor]
+        const dyt = dy as tf.Tensor
+        // d silu / d g = s + silu * (1 - s)
+        const dsilu = tf.sub(tf.add(ss, ssilu), tf.mul(ssilu, ss))
+        return [tf.mul(tf.mul(dyt, su), dsilu), tf.mul(dyt, ssilu)]
+      },
+    }
+  })(gate, up) as T
+
+/**
+ * A float32 one-hot matrix [ids.length, depth] built on the host (the wasm backend's OneHot
+ * kernel ignores a float dtype).
+ */
+export const oneHotRows = (ids: ArrayLike<number>, depth: number): tf.Tensor2D => {
+  const data = new Float32Array(ids.length * depth)
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number
+    if (id >= 0 && id < depth) data[i * depth + id] = 1
+  }
+  return tf.tensor2d(data, [ids.length, depth])
+}

@@ -1,0 +1,227 @@
+import type { Completion, GenerationRequest } from "@icrl/core"
+import { Decoder } from "./decoder.ts"
+import { KvCache } from "./kvCache.ts"
+import type { TransformerModel } from "./model.ts"
+import { Rng } from "./rng.ts"
+import { encodePrompt, type Tokenizer } from "./tokenizer.ts"
+
+export interface SamplerOptions {
+  /** Most sequences decoded together; larger request lists run in chunks of this size. */
+  readonly maxBatchSize?: number
+}
+
+interface RowState {
+  readonly index: number
+  readonly promptIds: ReadonlyArray<number>
+  readonly budget: number
+  readonly temperature: number
+  readonly topP: number
+  readonly stops: ReadonlyArray<string>
+  readonly stopWindow: number
+  readonly rng: Rng
+  readonly tokens: Array<number>
+  readonly logprobs: Array<number>
+  finish: "stop" | "length" | undefined
+  stopText: string | undefined
+}
+
+/**
+ * Samples one token id from a row of logits. Returns the id and its log-prob under the
+ * unmodified model distribution (temperature 1, no top-p), which is what scoring computes.
+ */
+const sampleRow = (
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  banned: ReadonlyArray<number>,
+  temperature: number,
+  topP: number,
+  rng: Rng,
+): { id: number; logprob: number } => {
+  let max = -Infinity
+  for (let j = 0; j < vocab; j++) {
+    const x = logits[offset + j] as number
+    if (x > max) max = x
+  }
+  let sum = 0
+  for (let j = 0; j < vocab; j++) sum += Math.exp((logits[offset + j] as number) - max)
+  const logZ = max + Math.log(sum)
+  const allowed = (j: number) => !banned.includes(j)
+  let id = -1
+  if (temperature <= 0) {
+    let best = -Infinity
+    for (let j = 0; j < vocab; j++) {
+      const x = logits[offset + j] as number
+      if (x > best && allowed(j)) {
+        best = x
+        id = j
+      }
+    }
+  } else {
+    let tmax = -Infinity
+    for (let j = 0; j < vocab; j++) if (allowed(j)) tmax = Math.max(tmax, (logits[offset + j] as number) / temperature)
+    const probs = new Float64Array(vocab)
+    let total = 0
+    for (let j = 0; j < vocab; j++) {
+      if (!allowed(j)) continue
+      const p = Math.exp((logits[offset + j] as number) / temperature - tmax)
+      probs[j] = p
+      total += p
+    }
+    let candidates: Array<number>
+    if (topP < 1) {
+      const order = Array.from({ length: vocab }, (_, j) => j)
+        .filter((j) => (probs[j] as number) > 0)
+        .sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b)
+      candidates = []
+      let acc = 0
+      for (const j of order) {
+        candidates.push(j)
+        acc += probs[j] as number
+        if (acc >= topP * total) break
+      }
+      total = candidates.reduce((s, j) => s + (probs[j] as number), 0)
+    } else {
+      candidates = []
+      for (let j = 0; j < vocab; j++) if ((probs[j] as number) > 0) candidates.push(j)
+    }
+    const u = rng.next() * total
+    let acc = 0
+    id = candidates[candidates.length - 1] as number
+    for (const j of candidates) {
+      acc += probs[j] as number
+      if (u < acc) {
+        id = j
+        break
+      }
+    }
+  }
+  return { id, logprob: (logits[offset + id] as number) - logZ }
+}
+
+/** Rows are dropped from the decoding batch once fewer than this fraction of them are still active. */
+const compactBelow = 0.75
+
+const decodeBatch = (model: TransformerModel, decoder: Decoder, tokenizer: Tokenizer, rows: ReadonlyArray<RowState>): void => {
+  const V = model.config.vocabSize
+  const banned = [tokenizer.padId, tokenizer.bosId].filter((id) => id !== tokenizer.eosId)
+  const P = Math.max(...rows.map((r) => r.promptIds.length))
+  const maxBudget = Math.max(...rows.map((r) => r.budget))
+  for (const row of rows) if (row.budget === 0) row.finish = "length"
+  if (maxBudget === 0) return
+  // The rows still in the decoding batch, in cache order.
+  let live = rows.filter((row) => row.finish === undefined)
+  let padLengths = live.map((r) => P - r.promptIds.length)
+  const prompt = new Int32Array(live.length * P).fill(tokenizer.padId)
+  live.forEach((row, b) => row.promptIds.forEach((id, j) => (prompt[b * P + (padLengths[b] as number) + j] = id)))
+  const cache = KvCache.create(model.config, model.headDim, live.length, P + maxBudget)
+  try {
+    let logits = decoder.step(prompt, live.length, P, padLengths, cache)
+    for (let s = 0; s < maxBudget; s++) {
+      const next = new Int32Array(live.length).fill(tokenizer.padId)
+      live.forEach((row, b) => {
+        if (row.finish !== undefined) return
+        const { id, logprob } = sampleRow(logits, b * V, V, banned, row.temperature, row.topP, row.rng)
+        row.tokens.push(id)
+        row.logprobs.push(logprob)
+        next[b] = id
+        if (id === tokenizer.eosId) row.finish = "stop"
+        else if (row.stops.length > 0) {
+          const tail = tokenizer.decode(row.tokens.slice(-row.stopWindow))
+          const hit = row.stops.find((stop) => tail.includes(stop))
+          if (hit !== undefined) {
+            row.finish = "stop"
+            row.stopText = hit
+          }
+        }
+        if (row.finish === undefined && row.tokens.length >= row.budget) row.finish = "length"
+      })
+      const keep = live.flatMap((row, b) => (row.finish === undefined ? [b] : []))
+      if (keep.length === 0) break
+      let ids = next
+      if (keep.length < live.length * compactBelow) {
+        cache.select(keep)
+        live = keep.map((b) => live[b] as RowState)
+        padLengths = keep.map((b) => padLengths[b] as number)
+        ids = Int32Array.from(keep, (b) => next[b] as number)
+      }
+      logits = decoder.step(ids, live.length, 1, padLengths, cache)
+    }
+  } finally {
+    cache.dispose()
+  }
+}
+
+/** The completion text: the decoded tokens without the end-of-sequence token or the stop string. */
+const completionText = (tokenizer: Tokenizer, row: RowState): string => {
+  const text = tokenizer.decode(row.tokens)
+  if (row.stopText === undefined) return text
+  const at = text.indexOf(row.stopText)
+  return at < 0 ? text : text.slice(0, at)
+}
+
+/**
+ * Batched sampling with a KV cache. Each request is sampled with its own seeded generator
+ * (`seed`, else its index in `requests`), so a request's tokens do not depend on the order of
+ * the others. Temperature 0 is greedy; `topP` keeps the smallest set of tokens whose
+ * probability reaches it. Padding and beginning-of-sequence are never sampled.
+ *
+ * A completion ends at end-of-sequence (`finishReason: "stop"`), when its text contains a stop
+ * string (`"stop"`), or after `maxTokens` tokens or at the model's `maxSeqLen` (`"length"`).
+ * `tokenIds` and `logprobs` hold every sampled token, including the end-of-sequence token or
+ * the stop string's tokens, so that scoring `tokenIds` under the prompt reproduces `logprobs`;
+ * `text` excludes the end-of-sequence token and the stop string (and anything after it).
+ * `logprobs` are under the unmodified model (temperature 1, no top-p). A prompt longer than
+ * `maxSeqLen - 1` tokens loses its start; `promptTokens` counts the ids kept (with
+ * beginning-of-sequence).
+ *
+ * @example
+ * const [c] = generate(model, tok, [{ prompt: "2+2=", maxTokens: 8, temperature: 0 }])
+ * c.text // greedy continuation
+ */
+export const generate = (
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  requests: ReadonlyArray<GenerationRequest>,
+  options: SamplerOptions = {},
+): ReadonlyArray<Completion> => {
+  const L = model.config.maxSeqLen
+  const rows: Array<RowState> = requests.map((request, index) => {
+    if (!Number.isInteger(request.maxTokens) || request.maxTokens < 0) {
+      throw new RangeError(`maxTokens must be a non-negative integer, got ${request.maxTokens}`)
+    }
+    const full = encodePrompt(tokenizer, request.prompt)
+    const promptIds = full.slice(Math.max(0, full.length - (L - 1)))
+    const stops = (request.stop ?? []).filter((s) => s.length > 0)
+    return {
+      index,
+      promptIds,
+      budget: Math.min(request.maxTokens, L - promptIds.length),
+      temperature: request.temperature,
+      topP: request.topP ?? 1,
+      stops,
+      stopWindow: Math.max(1, ...stops.map((s) => tokenizer.encode(s).length)) + 4,
+      rng: new Rng(request.seed ?? index),
+      tokens: [],
+      logprobs: [],
+      finish: undefined,
+      stopText: undefined,
+    }
+  })
+  const maxBatch = Math.max(1, options.maxBatchSize ?? 64)
+  if (rows.some((row) => row.budget > 0)) {
+    const decoder = new Decoder(model)
+    try {
+      for (let start = 0; start < rows.length; start += maxBatch) decodeBatch(model, decoder, tokenizer, rows.slice(start, start + maxBatch))
+    } finally {
+      decoder.dispose()
+    }
+  } else for (const row of rows) row.finish = "length"
+  return rows.map((row) => ({
+    text: completionText(tokenizer, row),
+    tokenIds: row.tokens,
+    logprobs: row.logprobs,
+    promptTokens: row.promptIds.length,
+    finishReason: row.finish === "stop" ? "stop" : "length",
+  }))
+}

@@ -1,0 +1,504 @@
+import { type Completion, type GenerationRequest, mixSeed } from "@icrl/core"
+import { createHash, timingSafeEqual } from "node:crypto"
+import { basename, resolve } from "node:path"
+import { loadModel } from "./checkpoint.ts"
+import type { TransformerModel } from "./model.ts"
+import { generate } from "./sampler.ts"
+import {
+  ApiError,
+  chatStops,
+  defaultRequestLimits,
+  invalidRequest,
+  parseChatRequest,
+  parseCompletionRequest,
+  renderChat,
+  type SamplingParams,
+} from "./serverProtocol.ts"
+import { BatchQueue, type BatchQueueStats } from "./serverQueue.ts"
+import { ByteTokenizer, type Tokenizer } from "./tokenizer.ts"
+
+/** How to serve a model. */
+export interface ServerOptions {
+  readonly model: TransformerModel
+  readonly tokenizer: Tokenizer
+  /** The id of the model in `/v1/models` and in responses. */
+  readonly modelName: string
+  /** Interface to listen on (default `127.0.0.1`, loopback only). */
+  readonly hostname?: string
+  /** Port (default 8000; 0 picks a free port). */
+  readonly port?: number
+  /** When set, every `/v1` request needs `Authorization: Bearer <apiKey>` (else 401). */
+  readonly apiKey?: string
+  /** Most sequences per sampler batch (default 64). */
+  readonly maxBatchSize?: number
+  /** How long a request waits for others to join its batch, in ms (default 5). */
+  readonly batchWindowMs?: number
+  /** Most sequences waiting for the sampler; more get 429 (default 1024). */
+  readonly maxQueue?: number
+  /** Largest request body in bytes; larger get 413 (default 1 MiB). */
+  readonly maxBodyBytes?: number
+  /** Seed of the per-sequence seeds of requests that give none (default 0). */
+  readonly seed?: number
+}
+
+/** Counters of a running server. */
+export interface ServerStats extends BatchQueueStats {
+  /** HTTP requests answered, by status code. */
+  readonly responses: Readonly<Record<string, number>>
+}
+
+/** A running server. */
+export interface ModelServer {
+  /** `http://host:port` */
+  readonly url: string
+  /** `http://host:port/v1`, the base URL for OpenAI clients. */
+  readonly baseUrl: string
+  readonly hostname: string
+  readonly port: number
+  readonly modelName: string
+  stats(): ServerStats
+  /** Stops accepting requests (new ones get 503), finishes the queued ones, then closes. */
+  close(): Promise<void>
+}
+
+const jsonHeaders = { "content-type": "application/json" }
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
+  new Response(JSON.stringify(body), { status, headers: { ...jsonHeaders, ...headers } })
+
+const errorResponse = (error: ApiError): Response =>
+  json(error.status, error.body(), error.status === 429 ? { "retry-after": "1" } : {})
+
+const internalError = (cause: unknown): ApiError =>
+  new ApiError({
+    status: 500,
+    message: `internal server error: ${cause instanceof Error ? cause.message : String(cause)}`,
+    type: "server_error",
+    param: null,
+    code: null,
+  })
+
+const digest = (text: string): Buffer => createHash("sha256").update(text).digest()
+
+/** Reads a body of at most `limit` bytes as JSON; 413 when larger, 400 when not UTF-8 JSON. */
+const readJson = async (request: Request, limit: number): Promise<unknown> => {
+  const tooLarge = () =>
+    new ApiError({ status: 413, message: `the request body exceeds ${limit} bytes`, type: "invalid_request_error", param: null, code: "request_too_large" })
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN)
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  if (request.body !== null) {
+    const reader = request.body.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined)
+        throw tooLarge()
+      }
+      chunks.push(value)
+    }
+  }
+  const bytes = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    bytes.set(c, at)
+    at += c.byteLength
+  }
+  let text: string
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+  } catch {
+    throw invalidRequest(null, "the request body is not valid UTF-8", "invalid_body")
+  }
+  if (text.trim() === "") throw invalidRequest(null, "the request body is empty; send a JSON object", "invalid_json")
+  try {
+    return JSON.parse(text) as unknown
+  } catch (cause) {
+    throw invalidRequest(null, `malformed JSON: ${cause instanceof Error ? cause.message : String(cause)}`, "invalid_json")
+  }
+}
+
+/**
+ * The text of each token as its own share of `text`: the shares concatenate to exactly `text`.
+ * A token that ends inside a multi-byte character contributes nothing; the character goes to the
+ * token that completes it. Tokens after a stop string contribute nothing.
+ *
+ * @example
+ * textPieces(new ByteTokenizer(), [104, 0xc3, 0xa9], "hé") // ["h", "", "é"]
+ */
+export const textPieces = (tokenizer: Tokenizer, tokenIds: ReadonlyArray<number>, text: string): Array<string> => {
+  const pieces: Array<string> = []
+  let done = 0
+  let from = 0
+  for (let t = 0; t < tokenIds.length; t++) {
+    let end = done
+    if (t === tokenIds.length - 1) end = text.length
+    else {
+      const run = tokenizer.decode(tokenIds.slice(from, t + 1))
+      if (!run.endsWith("\uFFFD")) {
+        end = Math.min(done + run.length, text.length)
+        from = t + 1
+      }
+    }
+    pieces.push(text.slice(done, end))
+    done = end
+  }
+  return pieces
+}
+
+/** Names the special tokens of a tokenizer. */
+const specialName = (tokenizer: Tokenizer, id: number): string | undefined =>
+  id === tokenizer.eosId ? "<|eos|>" : id === tokenizer.bosId ? "<|bos|>" : id === tokenizer.padId ? "<|pad|>" : undefined
+
+/**
+ * How a token is written in `logprobs`: `token_id:N` when the client asked for ids, the special
+ * token's name, its text, or `bytes:\xNN` for a byte that is not a whole character.
+ */
+const tokenLabel = (tokenizer: Tokenizer, id: number, asId: boolean): string => {
+  if (asId) return `token_id:${id}`
+  const special = specialName(tokenizer, id)
+  if (special !== undefined) return special
+  const text = tokenizer.decode([id])
+  if (!text.includes("\uFFFD")) return text
+  return `bytes:${tokenBytes(tokenizer, id).map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("")}`
+}
+
+const utf8 = new TextEncoder()
+
+/** The UTF-8 bytes of a token (empty for special tokens). */
+const tokenBytes = (tokenizer: Tokenizer, id: number): Array<number> => {
+  if (specialName(tokenizer, id) !== undefined) return []
+  if (tokenizer instanceof ByteTokenizer) return [id]
+  return Array.from(utf8.encode(tokenizer.decode([id])))
+}
+
+/** Per-choice results: the completion and the text share of each token. */
+interface Choice {
+  readonly completion: Completion
+  readonly pieces: ReadonlyArray<string>
+  /** Where each token's share starts in the text. */
+  readonly offsets: ReadonlyArray<number>
+}
+
+const finishOf = (c: Completion): "stop" | "length" => c.finishReason
+
+const completionLogprobs = (tokenizer: Tokenizer, params: SamplingParams, choice: Choice, from = 0, to = choice.pieces.length) => {
+  const labels = choice.completion.tokenIds.slice(from, to).map((id) => tokenLabel(tokenizer, id, params.tokenIdsAsTokens))
+  const lps = choice.completion.logprobs.slice(from, to)
+  return {
+    tokens: labels,
+    token_logprobs: lps,
+    top_logprobs: params.topLogprobs > 0 ? labels.map((label, i) => ({ [label]: lps[i] })) : null,
+    text_offset: choice.offsets.slice(from, to),
+  }
+}
+
+const chatLogprobs = (tokenizer: Tokenizer, params: SamplingParams, choice: Choice, from = 0, to = choice.pieces.length) => {
+  const content = []
+  for (let t = from; t < to; t++) {
+    const id = choice.completion.tokenIds[t] as number
+    const entry = { token: tokenLabel(tokenizer, id, params.tokenIdsAsTokens), logprob: choice.completion.logprobs[t] as number, bytes: tokenBytes(tokenizer, id) }
+    content.push({ ...entry, top_logprobs: params.topLogprobs > 0 ? [entry] : [] })
+  }
+  return { content }
+}
+
+const sseHeaders = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" }
+
+/** A server-sent-events response of the given JSON events, then `data: [DONE]`. */
+const sse = (events: ReadonlyArray<unknown>): Response => {
+  let at = 0
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at < events.length) controller.enqueue(utf8.encode(`data: ${JSON.stringify(events[at++])}\n\n`))
+      else {
+        controller.enqueue(utf8.encode("data: [DONE]\n\n"))
+        controller.close()
+      }
+    },
+  })
+  return new Response(stream, { status: 200, headers: sseHeaders })
+}
+
+/**
+ * Serves a model over an OpenAI-compatible HTTP API with `Bun.serve`:
+ *
+ * - `GET /v1/models`, `GET /v1/models/{id}`; `GET /health` (no token needed).
+ * - `POST /v1/completions`: `prompt` (string or array of strings), `max_tokens` (default 16),
+ *   `temperature` (default 1; 0 is greedy), `top_p`, `stop`, `seed`, `n`, `logprobs`,
+ *   `stream` (+ `stream_options.include_usage`), `return_tokens_as_token_ids`.
+ * - `POST /v1/chat/completions`: `messages` rendered with {@link renderChat}, the same sampling
+ *   fields, `logprobs` / `top_logprobs`, `max_tokens` or `max_completion_tokens` (default: the
+ *   rest of the context).
+ *
+ * Requests waiting at the same time are sampled as one batch (see {@link BatchQueue}). Sequence
+ * k (= prompt index x n + choice index) of a request with `seed` s uses seed s for k = 0 and
+ * `mixSeed(s, k)` otherwise, so a one-sequence request reproduces the local sampler exactly;
+ * requests without a seed get seeds from the server's `seed` and a counter. `logprobs` are the
+ * sampled tokens' log-probs under the unmodified model (temperature 1, no top-p), for every
+ * sampled token including the end-of-sequence token or the tokens of a matched stop string
+ * (the text excludes those); `top_logprobs` hold only the sampled token (alternatives are not
+ * computed). Long prompts lose their start as in the local sampler (`usage.prompt_tokens`
+ * counts what was kept) and `max_tokens` is capped by the context. Streaming sends the same
+ * tokens as server-sent events once the batch is sampled (one event per token per choice).
+ *
+ * Errors are OpenAI-style objects `{ error: { message, type, param, code } }`: 400 malformed
+ * JSON, wrong types, missing or unsupported fields; 401 a missing or wrong bearer token; 404
+ * unknown route or model; 405 wrong method; 413 body over `maxBodyBytes`; 429 queue full; 500 a
+ * sampler failure; 503 while closing.
+ *
+ * @example
+ * const server = startServer({ model, tokenizer: new ByteTokenizer(), modelName: "tiny", port: 0 })
+ * const response = await fetch(`${server.baseUrl}/completions`, { method: "POST", body: JSON.stringify({ prompt: "2+2=", max_tokens: 4 }) })
+ * await server.close()
+ */
+export const startServer = (options: ServerOptions): ModelServer => {
+  const { model, tokenizer, modelName } = options
+  const maxBodyBytes = Math.max(1, Math.floor(options.maxBodyBytes ?? 1 << 20))
+  const maxSeqLen = model.config.maxSeqLen
+  const queue = new BatchQueue(
+    (requests) => generate(model, tokenizer, requests, { maxBatchSize: options.maxBatchSize ?? 64 }),
+    {
+      ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+      ...(options.batchWindowMs === undefined ? {} : { batchWindowMs: options.batchWindowMs }),
+      ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+    },
+  )
+  const limits = { ...defaultRequestLimits, maxSequences: queue.maxQueue }
+  const keyDigest = options.apiKey === undefined ? undefined : digest(`Bearer ${options.apiKey}`)
+  const serverSeed = options.seed ?? 0
+  const responses: Record<string, number> = {}
+  let unseeded = 0
+  let ids = 0
+  let closing = false
+  const created = Math.floor(Date.now() / 1000)
+
+  const modelCard = () => ({ id: modelName, object: "model", created, owned_by: "icrl", max_model_len: maxSeqLen })
+
+  const authorized = (request: Request): boolean => {
+    if (keyDigest === undefined) return true
+    return timingSafeEqual(digest(request.headers.get("authorization") ?? ""), keyDigest)
+  }
+
+  const checkModel = (params: SamplingParams): void => {
+    if (params.model !== undefined && params.model !== modelName) {
+      throw new ApiError({ status: 404, message: `The model \`${params.model}\` does not exist; this server serves \`${modelName}\``, type: "invalid_request_error", param: "model", code: "model_not_found" })
+    }
+  }
+
+  /** Generation requests for prompts x n, seeded as documented. */
+  const requestsFor = (prompts: ReadonlyArray<string>, params: SamplingParams, extraStops: ReadonlyArray<string>): Array<GenerationRequest> => {
+    const stop = [...new Set([...params.stop, ...extraStops])]
+    const out: Array<GenerationRequest> = []
+    prompts.forEach((prompt) => {
+      for (let j = 0; j < params.n; j++) {
+        const k = out.length
+        const seed = params.seed === undefined ? mixSeed(serverSeed, unseeded++) : k === 0 ? params.seed : mixSeed(params.seed, k)
+        out.push({ prompt, maxTokens: Math.min(params.maxTokens ?? maxSeqLen, maxSeqLen), temperature: params.temperature, topP: params.topP, stop, seed })
+      }
+    })
+    return out
+  }
+
+  const sample = async (requests: ReadonlyArray<GenerationRequest>, signal: AbortSignal): Promise<Array<Choice>> => {
+    let completions: ReadonlyArray<Completion>
+    try {
+      completions = await queue.submit(requests, signal)
+    } catch (error) {
+      throw error instanceof ApiError ? error : internalError(error)
+    }
+    return completions.map((completion) => {
+      const pieces = textPieces(tokenizer, completion.tokenIds, completion.text)
+      const offsets: Array<number> = []
+      let at = 0
+      for (const piece of pieces) {
+        offsets.push(at)
+        at += piece.length
+      }
+      return { completion, pieces, offsets }
+    })
+  }
+
+  const usageOf = (choices: ReadonlyArray<Choice>, n: number) => {
+    let prompt = 0
+    let completion = 0
+    choices.forEach((c, k) => {
+      if (k % n === 0) prompt += c.completion.promptTokens
+      completion += c.completion.tokenIds.length
+    })
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+  }
+
+  const completions = async (request: Request): Promise<Response> => {
+    const params = parseCompletionRequest(await readJson(request, maxBodyBytes), limits)
+    checkModel(params)
+    const choices = await sample(requestsFor(params.prompts, params, []), request.signal)
+    const id = `cmpl-${(ids++).toString(36)}`
+    const now = Math.floor(Date.now() / 1000)
+    const head = { id, object: "text_completion", created: now, model: modelName }
+    if (!params.stream) {
+      return json(200, {
+        ...head,
+        choices: choices.map((c, index) => ({
+          index,
+          text: c.completion.text,
+          logprobs: params.logprobs ? completionLogprobs(tokenizer, params, c) : null,
+          finish_reason: finishOf(c.completion),
+        })),
+        usage: usageOf(choices, params.n),
+      })
+    }
+    const events: Array<unknown> = []
+    choices.forEach((c, index) => {
+      c.pieces.forEach((piece, t) => {
+        events.push({ ...head, choices: [{ index, text: piece, logprobs: params.logprobs ? completionLogprobs(tokenizer, params, c, t, t + 1) : null, finish_reason: null }] })
+      })
+      events.push({ ...head, choices: [{ index, text: "", logprobs: null, finish_reason: finishOf(c.completion) }] })
+    })
+    if (params.includeUsage) events.push({ ...head, choices: [], usage: usageOf(choices, params.n) })
+    return sse(events)
+  }
+
+  const chat = async (request: Request): Promise<Response> => {
+    const params = parseChatRequest(await readJson(request, maxBodyBytes), limits)
+    checkModel(params)
+    const choices = await sample(requestsFor([renderChat(params.messages)], params, chatStops), request.signal)
+    const id = `chatcmpl-${(ids++).toString(36)}`
+    const now = Math.floor(Date.now() / 1000)
+    if (!params.stream) {
+      return json(200, {
+        id,
+        object: "chat.completion",
+        created: now,
+        model: modelName,
+        choices: choices.map((c, index) => ({
+          index,
+          message: { role: "assistant", content: c.completion.text },
+          logprobs: params.logprobs ? chatLogprobs(tokenizer, params, c) : null,
+          finish_reason: finishOf(c.completion),
+        })),
+        usage: usageOf(choices, params.n),
+      })
+    }
+    const head = { id, object: "chat.completion.chunk", created: now, model: modelName }
+    const events: Array<unknown> = []
+    choices.forEach((c, index) => {
+      events.push({ ...head, choices: [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }] })
+      c.pieces.forEach((piece, t) => {
+        events.push({ ...head, choices: [{ index, delta: { content: piece }, logprobs: params.logprobs ? chatLogprobs(tokenizer, params, c, t, t + 1) : null, finish_reason: null }] })
+      })
+      events.push({ ...head, choices: [{ index, delta: {}, logprobs: null, finish_reason: finishOf(c.completion) }] })
+    })
+    if (params.includeUsage) events.push({ ...head, choices: [], usage: usageOf(choices, 1) })
+    return sse(events)
+  }
+
+  const routes: Record<string, Partial<Record<string, (request: Request) => Promise<Response> | Response>>> = {
+    "/v1/models": { GET: () => json(200, { object: "list", data: [modelCard()] }) },
+    "/v1/completions": { POST: completions },
+    "/v1/chat/completions": { POST: chat },
+  }
+
+  const handle = async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/"
+    if (path === "/health") return json(200, { status: closing ? "closing" : "ok" })
+    if (closing) throw new ApiError({ status: 503, message: "the server is shutting down", type: "server_error", param: null, code: "shutting_down" })
+    if (!path.startsWith("/v1/")) throw new ApiError({ status: 404, message: `no route ${path}`, type: "invalid_request_error", param: null, code: "not_found" })
+    if (!authorized(request)) {
+      throw new ApiError({ status: 401, message: "Incorrect or missing API key; send Authorization: Bearer <key>", type: "invalid_request_error", param: null, code: "invalid_api_key" })
+    }
+    if (path.startsWith("/v1/models/") && request.method === "GET") {
+      const name = decodeURIComponent(path.slice("/v1/models/".length))
+      if (name === modelName) return json(200, modelCard())
+      throw new ApiError({ status: 404, message: `The model \`${name}\` does not exist`, type: "invalid_request_error", param: "model", code: "model_not_found" })
+    }
+    const route = routes[path]
+    if (route === undefined) throw new ApiError({ status: 404, message: `no route ${path}`, type: "invalid_request_error", param: null, code: "not_found" })
+    const handler = route[request.method]
+    if (handler === undefined) {
+      throw new ApiError({ status: 405, message: `${request.method} is not allowed on ${path}; use ${Object.keys(route).join(", ")}`, type: "invalid_request_error", param: null, code: "method_not_allowed" })
+    }
+    return handler(request)
+  }
+
+  const server = Bun.serve({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 8000,
+    // Bun's own limit answers 413 without a body; ours answers first with an error object.
+    maxRequestBodySize: Math.max(maxBodyBytes * 4, maxBodyBytes + (1 << 20)),
+    // A large batch can take longer than Bun's default idle timeout of 10 s.
+    idleTimeout: 255,
+    async fetch(request) {
+      let response: Response
+      try {
+        response = await handle(request)
+      } catch (error) {
+        response = errorResponse(error instanceof ApiError ? error : internalError(error))
+      }
+      responses[response.status] = (responses[response.status] ?? 0) + 1
+      return response
+    },
+    error(error) {
+      return errorResponse(internalError(error))
+    },
+  })
+  const hostname = server.hostname ?? options.hostname ?? "127.0.0.1"
+  const port = server.port ?? 0
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname
+  const url = `http://${host}:${port}`
+  let closed: Promise<void> | undefined
+  return {
+    url,
+    baseUrl: `${url}/v1`,
+    hostname,
+    port,
+    modelName,
+    stats: () => ({ ...queue.stats(), responses: { ...responses } }),
+    close: () => {
+      closed ??= (async () => {
+        closing = true
+        // Stops listening; resolves once every request in flight (queued ones included) is answered.
+        await Promise.all([server.stop(false), queue.drained()])
+      })()
+      return closed
+    },
+  }
+}
+
+/** Options of {@link serveCheckpoint}: those of {@link startServer} without the model. */
+export type ServeCheckpointOptions = Omit<ServerOptions, "model" | "tokenizer" | "modelName"> & { readonly modelName?: string }
+
+/**
+ * Loads a checkpoint (byte-level tokenizer) and serves it; the model's name defaults to the
+ * checkpoint directory's name. Closing the server also frees the model.
+ *
+ * @example
+ * const server = await serveCheckpoint("runs/a/checkpoints/latest", { port: 8000 })
+ * console.log(`serving ${server.modelName} at ${server.baseUrl}`)
+ */
+export const serveCheckpoint = async (dir: string, options: ServeCheckpointOptions = {}): Promise<ModelServer> => {
+  const tokenizer = new ByteTokenizer()
+  const { model } = await loadModel(dir)
+  if (model.config.vocabSize !== tokenizer.vocabSize) {
+    model.dispose()
+    throw new Error(`checkpoint ${dir}: vocabulary of ${model.config.vocabSize} ids does not match the byte tokenizer (${tokenizer.vocabSize})`)
+  }
+  let server: ModelServer
+  try {
+    server = startServer({ ...options, model, tokenizer, modelName: options.modelName ?? basename(resolve(dir)) })
+  } catch (error) {
+    model.dispose()
+    throw error
+  }
+  let closed: Promise<void> | undefined
+  return {
+    ...server,
+    close: () => {
+      closed ??= server.close().then(() => model.dispose())
+      return closed
+    },
+  }
+}

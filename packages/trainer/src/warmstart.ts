@@ -1,0 +1,160 @@
+import * as tf from "@tensorflow/tfjs-core"
+import type { Demonstration, EnvironmentPackage } from "@icrl/core"
+import { evaluateRoles, type RoleEvaluation } from "./episodes.ts"
+import type { TransformerModel } from "./model.ts"
+import { AdamW, type OptimizerConfig } from "./optimizer.ts"
+import { Rng } from "./rng.ts"
+import { completionLogprobs, type ScoringExample } from "./scoring.ts"
+import { encodePrompt, type Tokenizer } from "./tokenizer.ts"
+
+/** Progress of the supervised warm start, reported after every update. */
+export interface WarmStartProgress {
+  readonly step: number
+  readonly steps: number
+  readonly loss: number
+  readonly lr: number
+  /** Completion tokens trained on so far. */
+  readonly tokens: number
+  readonly elapsedMs: number
+}
+
+export interface WarmStartOptions {
+  readonly env: EnvironmentPackage
+  readonly model: TransformerModel
+  readonly tokenizer: Tokenizer
+  readonly steps: number
+  /** Demonstrations per update. */
+  readonly batchSize: number
+  readonly lr: number
+  readonly seed: number
+  /** Train on these instead of `env.warmStart(...)`. */
+  readonly demonstrations?: ReadonlyArray<Demonstration>
+  /** The `count` asked of `env.warmStart` (default 2048). */
+  readonly demonstrationCount?: number
+  /** Environment-specific task options (difficulty, data path, ...) for demonstrations and evaluation. */
+  readonly envOptions?: Readonly<Record<string, string>>
+  /** Held-out test tasks for the closing evaluation (default 64; 0 skips it). */
+  readonly evalTasks?: number
+  /** Overrides of the optimizer defaults (warmup 5% of the steps, cosine to 10%). */
+  readonly optimizer?: Partial<OptimizerConfig>
+  readonly onProgress?: (progress: WarmStartProgress) => void
+}
+
+export interface WarmStartResult {
+  readonly steps: number
+  readonly demonstrations: number
+  /** Mean loss (nats per completion token) of the last 10 updates. */
+  readonly finalLoss: number
+  readonly losses: ReadonlyArray<number>
+  readonly skippedSteps: number
+  readonly tokens: number
+  readonly elapsedMs: number
+  readonly tokensPerSecond: number
+  /** Held-out solver / critique / refinement accuracy, absent when `evalTasks` is 0. */
+  readonly evaluation?: RoleEvaluation
+}
+
+/** Length of an example as the model sees it (prompt + completion). */
+const exampleLength = (ex: ScoringExample): number => ex.promptIds.length + ex.completionIds.length
+
+/**
+ * One epoch of batches: a shuffled order, cut into windows of 16 batches whose examples are
+ * sorted by length before being split, so each batch holds examples of similar length (less
+ * padding), then the batches themselves are shuffled. Deterministic in `rng`.
+ */
+export const epochBatches = <A extends ScoringExample>(examples: ReadonlyArray<A>, batchSize: number, rng: Rng): Array<Array<A>> => {
+  const order = rng.shuffle(examples)
+  const window = batchSize * 16
+  const batches: Array<Array<A>> = []
+  for (let start = 0; start < order.length; start += window) {
+    const chunk = order.slice(start, start + window).sort((a, b) => exampleLength(a) - exampleLength(b))
+    for (let i = 0; i + batchSize <= chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize))
+    const rest = chunk.length % batchSize
+    if (rest > 0) batches.push(chunk.slice(chunk.length - rest))
+  }
+  return rng.shuffle(batches)
+}
+
+/** The SFT example of a demonstration: its completion followed by end-of-sequence. */
+export const demonstrationExample = (tokenizer: Tokenizer, demo: Demonstration): ScoringExample => ({
+  promptIds: encodePrompt(tokenizer, demo.prompt),
+  completionIds: [...tokenizer.encode(demo.completion), tokenizer.eosId],
+})
+
+/**
+ * Mean negative log-likelihood per completion token of a batch (the SFT loss; prompt tokens
+ * carry no loss).
+ *
+ * @example
+ * const loss = sftLoss(model, [demonstrationExample(tok, demo)])
+ */
+export const sftLoss = (model: TransformerModel, batch: ReadonlyArray<ScoringExample>): tf.Scalar =>
+  tf.tidy(() => {
+    const { logprobs, mask } = completionLogprobs(model, batch)
+    return tf.div(tf.neg(tf.sum(logprobs)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar
+  })
+
+/**
+ * Supervised fine-tuning of all three roles on an environment's warm-start demonstrations
+ * (solver demos, critiques, refinements), loss on completion tokens only, then a held-out
+ * evaluation of solver accuracy, critique accuracy and refined accuracy.
+ *
+ * @example
+ * const result = await warmStart({ env, model, tokenizer, steps: 300, batchSize: 32, lr: 2e-3, seed: 0 })
+ * result.evaluation?.solverAccuracy
+ */
+export const warmStart = async (options: WarmStartOptions): Promise<WarmStartResult> => {
+  const { env, model, tokenizer, steps, batchSize, seed } = options
+  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`warm start steps must be a non-negative integer, got ${steps}`)
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`warm start batch size must be a positive integer, got ${batchSize}`)
+  const taskOptions = options.envOptions === undefined ? {} : { options: options.envOptions }
+  const demos = options.demonstrations ?? env.warmStart?.({ seed, count: options.demonstrationCount ?? 2048, ...taskOptions }) ?? []
+  const limit = model.config.maxSeqLen - 1
+  const examples = demos.map((d) => demonstrationExample(tokenizer, d)).filter((ex) => ex.completionIds.length <= limit)
+  if (steps > 0 && examples.length === 0) {
+    throw new Error(`environment ${env.name} provides no warm-start demonstrations that fit the model`)
+  }
+  const optimizer = new AdamW(model.variables, {
+    lr: options.lr,
+    warmupSteps: Math.floor(steps * 0.05),
+    totalSteps: steps,
+    minLrRatio: 0.1,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+    ...options.optimizer,
+  })
+  const rng = new Rng(seed)
+  let queue: Array<Array<ScoringExample>> = []
+  const losses: Array<number> = []
+  let tokens = 0
+  const started = performance.now()
+  try {
+    for (let step = 1; step <= steps; step++) {
+      if (queue.length === 0) queue = epochBatches(examples, Math.min(batchSize, examples.length), rng)
+      const batch = queue.shift() as Array<ScoringExample>
+      const stats = optimizer.step(() => sftLoss(model, batch))
+      losses.push(stats.loss)
+      tokens += batch.reduce((n, ex) => n + ex.completionIds.length, 0)
+      options.onProgress?.({ step, steps, loss: stats.loss, lr: stats.lr, tokens, elapsedMs: performance.now() - started })
+      if (step % 25 === 0) await Promise.resolve()
+    }
+  } finally {
+    optimizer.dispose()
+  }
+  const elapsedMs = performance.now() - started
+  const tail = losses.slice(-10)
+  const evalCount = options.evalTasks ?? 64
+  const evaluation =
+    evalCount > 0 ? evaluateRoles(model, tokenizer, env, env.tasks("test", { seed, count: evalCount, ...taskOptions }), seed) : undefined
+  return {
+    steps,
+    demonstrations: examples.length,
+    finalLoss: tail.length === 0 ? Number.NaN : tail.reduce((a, b) => a + b, 0) / tail.length,
+    losses,
+    skippedSteps: optimizer.skippedCount,
+    tokens,
+    elapsedMs,
+    tokensPerSecond: elapsedMs > 0 ? (tokens / elapsedMs) * 1000 : 0,
+    ...(evaluation === undefined ? {} : { evaluation }),
+  }
+}

@@ -1,0 +1,39 @@
+import * as tf from "@tensorflow/tfjs-core"
+import { type ModelConfig, selectBackend, TransformerModel } from "../src/index.ts"
+
+/** A very small model for exact checks. */
+export const microConfig: ModelConfig = {
+  vocabSize: 259,
+  dModel: 16,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  dFf: 24,
+  maxSeqLen: 64,
+  ropeTheta: 10000,
+  normEps: 1e-6,
+}
+
+/** Makes the wasm backend current (the default on CPU machines). */
+export const useWasm = async (): Promise<void> => {
+  await selectBackend("wasm")
+}
+
+export const withModel = async <A>(config: ModelConfig, seed: number, f: (model: TransformerModel) => A | Promise<A>): Promise<A> => {
+  const model = new TransformerModel(config, seed)
+  try {
+    return await f(model)
+  } finally {
+    model.dispose()
+  }
+}
+
+export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  if (a.length !== b.length) return Infinity
+  let m = 0
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)))
+  return m
+}
+
+export const ids2d = (rows: ReadonlyArray<ReadonlyArray<number>>): tf.Tensor2D =>
+  tf.tensor2d(rows.map((r) => r.slice()), [rows.length, rows[0]?.length ?? 0], "int32")

@@ -1,0 +1,74 @@
+import { beforeAll, describe, test } from "bun:test"
+import * as tf from "@tensorflow/tfjs-core"
+import fc from "fast-check"
+import { oneHotRows, rmsNorm, swiglu } from "../src/index.ts"
+import { maxAbsDiff, useWasm } from "./helpers.ts"
+
+beforeAll(useWasm)
+
+const plainRmsNorm = (x: tf.Tensor, g: tf.Tensor, eps: number) =>
+  tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), g)
+
+const plainSwiglu = (a: tf.Tensor, b: tf.Tensor) => tf.mul(tf.mul(a, tf.sigmoid(a)), b)
+
+const shapeArb = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }))
+const seedArb = fc.integer({ min: 0, max: 1000 })
+
+/** Values and gradients (of a random linear functional) of two implementations. */
+const compare = (
+  f: (xs: Array<tf.Tensor>) => tf.Tensor,
+  g: (xs: Array<tf.Tensor>) => tf.Tensor,
+  inputs: Array<tf.Tensor>,
+  seed: number,
+): number => {
+  const probe = tf.randomNormal(f(inputs).shape, 0, 1, "float32", seed)
+  const loss = (h: typeof f) => (...xs: Array<tf.Tensor>) => tf.sum(tf.mul(h(xs), probe)) as tf.Scalar
+  const a = tf.valueAndGrads(loss(f))(inputs)
+  const b = tf.valueAndGrads(loss(g))(inputs)
+  let diff = Math.abs(a.value.dataSync()[0]! - b.value.dataSync()[0]!)
+  a.grads.forEach((ga, i) => (diff = Math.max(diff, maxAbsDiff(ga.dataSync(), b.grads[i]!.dataSync()))))
+  tf.dispose([probe, a.value, b.value, ...a.grads, ...b.grads, ...inputs])
+  return diff
+}
+
+describe("fused ops", () => {
+  test("rmsNorm's value and gradients equal those of the plain formula", () => {
+    fc.assert(
+      fc.property(shapeArb, seedArb, ([a, b, d], seed) => {
+        const x = tf.randomNormal([a, b, d], 0, 2, "float32", seed)
+        const g = tf.randomNormal([d], 1, 0.5, "float32", seed + 1)
+        return (
+          compare(
+            ([xx, gg]) => rmsNorm(xx!, gg!, 1e-5),
+            ([xx, gg]) => plainRmsNorm(xx!, gg!, 1e-5),
+            [x, g],
+            seed,
+          ) < 1e-4
+        )
+      }),
+      { numRuns: 25 },
+    )
+  })
+
+  test("swiglu's value and gradients equal those of silu(a) * b", () => {
+    fc.assert(
+      fc.property(shapeArb, seedArb, ([a, b, d], seed) => {
+        const x = tf.randomNormal([a * b, d], 0, 3, "float32", seed)
+        const y = tf.randomNormal([a * b, d], 0, 1, "float32", seed + 1)
+        return compare(([p, q]) => swiglu(p!, q!), ([p, q]) => plainSwiglu(p!, q!), [x, y], seed) < 1e-4
+      }),
+      { numRuns: 25 },
+    )
+  })
+
+  test("oneHotRows puts a single 1 per row at the id", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 10 }), (ids) => {
+        const t = oneHotRows(ids, 7)
+        const rows = t.arraySync()
+        t.dispose()
+        return rows.every((row, i) => row.reduce((s, x) => s + x, 0) === 1 && row[ids[i]!] === 1)
+      }),
+    )
+  })
+})

@@ -1,0 +1,165 @@
+import { beforeAll, describe, expect, test } from "bun:test"
+import * as tf from "@tensorflow/tfjs-core"
+import type { Demonstration, EnvironmentPackage, RoleTemplates, Task } from "@icrl/core"
+import fc from "fast-check"
+import {
+  ByteTokenizer,
+  critiqueVerdict,
+  demonstrationExample,
+  epochBatches,
+  evaluateRoles,
+  modelConfig,
+  Rng,
+  sftLoss,
+  TransformerModel,
+  warmStart,
+} from "../src/index.ts"
+import { useWasm } from "./helpers.ts"
+
+interface DoubleTask extends Task {
+  readonly n: number
+}
+
+/** Short role templates (an environment override) keep the sequences short. */
+const templates: RoleTemplates = {
+  solver: (x) => `${x}*2=`,
+  critic: (x, attempt) => `${x}*2=${attempt}?`,
+  refine: (x, attempt, critique) => `${x}*2=${attempt}?${critique}!`,
+}
+
+/** A one-step environment: "n*2=" is solved by writing 2n. */
+const doubling: EnvironmentPackage<DoubleTask> = {
+  name: "doubling",
+  description: "double a number",
+  kind: "single-turn",
+  rewardRange: [0, 1],
+  maxSteps: 1,
+  maxTokens: { solver: 6, critic: 12 },
+  tasks: (split, { count, offset = 0 }) =>
+    Array.from({ length: count }, (_, i) => {
+      const n = ((i + offset) % 8) + 1
+      return { id: `${split}-${n}`, split, text: String(n), n }
+    }),
+  make: (task) => {
+    let done = false
+    return {
+      reset: () => ({ observation: task.text, info: { won: false, actionValid: true } }),
+      step: (action) => {
+        const won = !done && action.trim() === String(task.n * 2)
+        done = true
+        return { observation: won ? "right" : "wrong", reward: won ? 1 : 0, terminated: true, truncated: false, info: { won, actionValid: true } }
+      },
+    }
+  },
+  templates,
+  renderPrompt: ({ task, guidance }) =>
+    guidance === undefined ? templates.solver(task.text) : templates.refine(task.text, guidance.attempt, guidance.critique),
+  parseAction: (completion) => ({ action: completion.trim(), valid: true }),
+  renderAttempt: (_task, trajectory) => ` ${trajectory.turns[0]?.completion.trim() ?? ""}`,
+}
+
+/** 16 demonstrations: 8 solver demos, 4 critiques (2 right, 2 wrong attempts), 4 refinements. */
+const demonstrations: Array<Demonstration> = [
+  ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => ({ role: "solver" as const, prompt: templates.solver(String(n)), completion: ` ${2 * n}` })),
+  ...[1, 2].map((n) => ({ role: "critic" as const, prompt: templates.critic(String(n), ` ${2 * n}`), completion: "Correct." })),
+  ...[3, 4].map((n) => ({ role: "critic" as const, prompt: templates.critic(String(n), ` ${n}`), completion: `Wrong, ${2 * n}.` })),
+  ...[3, 4, 5, 6].map((n) => ({
+    role: "refiner" as const,
+    prompt: templates.refine(String(n), ` ${n}`, `Wrong, ${2 * n}.`),
+    completion: ` ${2 * n}`,
+  })),
+]
+
+const tok = new ByteTokenizer()
+
+beforeAll(useWasm)
+
+describe("critiqueVerdict", () => {
+  test("reads negative verdicts before positive words", () => {
+    expect(critiqueVerdict("Correct.")).toBe(true)
+    expect(critiqueVerdict("Wrong, it is 8.")).toBe(false)
+    expect(critiqueVerdict("This is not correct")).toBe(false)
+    expect(critiqueVerdict("The answer is incorrect")).toBe(false)
+    expect(critiqueVerdict("The answer should be 198, not 918.")).toBe(false)
+    expect(critiqueVerdict("Step 1 is wrong: 2+9 is 11, not 13.")).toBe(false)
+    expect(critiqueVerdict("The solution is correct.")).toBe(true)
+    expect(critiqueVerdict("Hmm")).toBeUndefined()
+  })
+})
+
+describe("epochBatches", () => {
+  test("an epoch's batches are a partition of the examples into batches of at most batchSize", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(30), { maxLength: 80 }), fc.integer({ min: 1, max: 9 }), fc.integer(), (lengths, size, seed) => {
+        const examples = lengths.map((n, i) => ({ promptIds: [i], completionIds: Array<number>(n).fill(1) }))
+        const batches = epochBatches(examples, size, new Rng(seed))
+        const seen = batches.flat().map((ex) => ex.promptIds[0]!).sort((a, b) => a - b)
+        return batches.every((b) => b.length >= 1 && b.length <= size) && JSON.stringify(seen) === JSON.stringify(lengths.map((_, i) => i))
+      }),
+    )
+  })
+
+  test("batches group examples of similar length", () => {
+    const examples = Array.from({ length: 64 }, (_, i) => ({ promptIds: [1], completionIds: Array<number>((i * 37) % 64).fill(1) }))
+    const spread = (bs: ReadonlyArray<ReadonlyArray<{ completionIds: ReadonlyArray<number> }>>) =>
+      bs.reduce((s, b) => s + Math.max(...b.map((e) => e.completionIds.length)) - Math.min(...b.map((e) => e.completionIds.length)), 0)
+    expect(spread(epochBatches(examples, 8, new Rng(1)))).toBeLessThan(8 * 16)
+  })
+})
+
+describe("warmStart", () => {
+  test("a tiny model overfits a 16-example dataset to near-zero loss and solves its tasks", async () => {
+    const model = new TransformerModel(modelConfig("tiny", tok.vocabSize), 0)
+    const progress: Array<number> = []
+    // A first evaluation creates the few constants the fused ops keep for the process.
+    tf.tidy(() => {
+      sftLoss(model, demonstrations.map((d) => demonstrationExample(tok, d)))
+    })
+    const before = tf.memory().numTensors
+    const result = await warmStart({
+      env: doubling,
+      model,
+      tokenizer: tok,
+      steps: 100,
+      batchSize: 16,
+      lr: 1e-2,
+      seed: 0,
+      demonstrations,
+      evalTasks: 8,
+      optimizer: { weightDecay: 0 },
+      onProgress: (p) => progress.push(p.step),
+    })
+    expect(tf.memory().numTensors).toBe(before)
+    expect(progress).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
+    expect(result.demonstrations).toBe(16)
+    expect(result.losses[0]!).toBeGreaterThan(3)
+    expect(result.finalLoss).toBeLessThan(0.05)
+    const full = sftLoss(model, demonstrations.map((d) => demonstrationExample(tok, d)))
+    expect(full.dataSync()[0]!).toBeLessThan(0.05)
+    full.dispose()
+    expect(result.evaluation?.tasks).toBe(8)
+    expect(result.evaluation?.solverAccuracy).toBe(1)
+    // The critic and refiner saw four examples each: their accuracies are measured, not perfect.
+    for (const x of [result.evaluation!.critiqueAccuracy, result.evaluation!.refinedAccuracy]) {
+      expect(x).toBeGreaterThanOrEqual(0)
+      expect(x).toBeLessThanOrEqual(1)
+    }
+    model.dispose()
+  }, 120_000)
+
+  test("an untrained model scores near zero on the held-out evaluation", () => {
+    const model = new TransformerModel(modelConfig("tiny", tok.vocabSize), 1)
+    const ev = evaluateRoles(model, tok, doubling, doubling.tasks("test", { seed: 0, count: 8 }), 0)
+    expect(ev.tasks).toBe(8)
+    expect(ev.solverAccuracy).toBe(0)
+    model.dispose()
+  })
+
+  test("rejects bad step and batch counts", async () => {
+    const model = new TransformerModel(modelConfig("tiny", tok.vocabSize), 1)
+    const base = { env: doubling, model, tokenizer: tok, lr: 1e-3, seed: 0, demonstrations }
+    await expect(warmStart({ ...base, steps: -1, batchSize: 4 })).rejects.toThrow(/steps/)
+    await expect(warmStart({ ...base, steps: 1, batchSize: 0 })).rejects.toThrow(/batch size/)
+    model.dispose()
+  })
+})
