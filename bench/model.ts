@@ -3,9 +3,15 @@
  * sampling new tokens/s (batch 64, 16 prompt + 48 new tokens, KV cache) of a preset, medians of
  * repeats. Prints one JSON object.
  *
- *   bun bench/model.ts [--preset small] [--backend auto] [--threads N] [--repeats N]
+ *   bun bench/model.ts [--preset small] [--backend auto] [--threads N] [--repeats N] [--vs-torch [--rounds R]]
+ *
+ * With --vs-torch, the same architecture and shapes run in PyTorch (bench/torch_reference.py,
+ * when a python3 with torch is found) in the same process tree, alternating with ours for R
+ * rounds; it prints both, their per-round ratios and the median ratios, and the GFLOP/s our
+ * training step reaches against the machine's measured sgemm peak.
  */
 import { backendNames, benchModel, type BackendName, type PresetName, presetNames } from "../packages/trainer/src/index.ts"
+import { loadOpenBlas, measureSgemmPeak, runTorchReference } from "../packages/trainer/src/blas/index.ts"
 
 const value = (argv: ReadonlyArray<string>, name: string): string | undefined => {
   const at = argv.indexOf(`--${name}`)
@@ -28,7 +34,7 @@ const positiveInt = (argv: ReadonlyArray<string>, name: string): number | undefi
 
 /** Runs the benchmark for the given arguments and prints its JSON; returns the exit code. */
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const known = new Set(["preset", "backend", "threads", "repeats"])
+  const known = new Set(["preset", "backend", "threads", "repeats", "vs-torch", "rounds"])
   for (const arg of argv) {
     if (arg.startsWith("--") && !known.has(arg.slice(2).split("=")[0] ?? "")) fail(`unknown flag ${arg}`)
   }
@@ -38,8 +44,64 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (!backendNames.includes(backend as BackendName)) fail(`--backend must be one of ${backendNames.join(", ")}, got ${backend}`)
   const threads = positiveInt(argv, "threads") ?? (Number(process.env["OPENBLAS_NUM_THREADS"]) || 2)
   const repeats = positiveInt(argv, "repeats") ?? 5
-  const result = await benchModel({ preset: preset as PresetName, backend: backend as BackendName, threads, repeats })
-  console.log(JSON.stringify(result, null, 2))
+  if (!argv.includes("--vs-torch")) {
+    const result = await benchModel({ preset: preset as PresetName, backend: backend as BackendName, threads, repeats })
+    console.log(JSON.stringify(result, null, 2))
+    return 0
+  }
+  const rounds = positiveInt(argv, "rounds") ?? 3
+  const perRound: Array<Record<string, number>> = []
+  let ours: Awaited<ReturnType<typeof benchModel>> | undefined
+  let torchEngine = ""
+  for (let r = 0; r < rounds; r++) {
+    ours = await benchModel({ preset: preset as PresetName, backend: backend as BackendName, threads, repeats, keepBackend: r > 0 })
+    const torch = runTorchReference({ threads, repeats })
+    if (typeof torch === "string") {
+      console.log(JSON.stringify({ ours, torch: { unavailable: torch } }, null, 2))
+      return 0
+    }
+    torchEngine = torch.engine
+    perRound.push({
+      oursTrain: ours.train.tokensPerSecond,
+      torchTrain: torch.train.tokensPerSecond,
+      oursSample: ours.sample.tokensPerSecond,
+      torchSample: torch.sample.newTokensPerSecond,
+      trainRatio: ours.train.tokensPerSecond / torch.train.tokensPerSecond,
+      sampleRatio: ours.sample.tokensPerSecond / torch.sample.newTokensPerSecond,
+    })
+  }
+  const med = (key: string) => {
+    const xs = perRound.map((p) => p[key]!).sort((a, b) => a - b)
+    return xs.length % 2 === 1 ? xs[(xs.length - 1) / 2]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2
+  }
+  const blas = loadOpenBlas()
+  const peak = blas.ok ? measureSgemmPeak(blas.blas, 1024, 5) : undefined
+  // Training FLOPs per token: about 6 x parameters (forward 2, backward 4), attention ignored.
+  const trainGflops = (6 * ours!.parameters * med("oursTrain")) / 1e9
+  console.log(
+    JSON.stringify(
+      {
+        preset,
+        parameters: ours!.parameters,
+        backend: ours!.backendDescription,
+        torch: torchEngine,
+        rounds: perRound,
+        median: {
+          oursTrainTokensPerSecond: med("oursTrain"),
+          torchTrainTokensPerSecond: med("torchTrain"),
+          oursSampleTokensPerSecond: med("oursSample"),
+          torchSampleTokensPerSecond: med("torchSample"),
+          trainRatio: med("trainRatio"),
+          sampleRatio: med("sampleRatio"),
+        },
+        trainGflopsPerSecond: trainGflops,
+        sgemmPeakGflopsPerSecond: peak ?? null,
+        fractionOfPeak: peak === undefined ? null : trainGflops / peak,
+      },
+      null,
+      2,
+    ),
+  )
   return 0
 }
 
