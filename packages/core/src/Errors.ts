@@ -57,8 +57,14 @@ export class DataError extends Data.TaggedError("DataError")<{
   readonly line?: number
   readonly reason: string
 }> {
+  // Bun gives every Error a `line` of its own (the source line), so remember whether one was given.
+  readonly #lineGiven: boolean
+  constructor(args: { readonly file: string; readonly line?: number; readonly reason: string }) {
+    super(args)
+    this.#lineGiven = args.line !== undefined
+  }
   override get message(): string {
-    return `${this.file}${this.line === undefined ? "" : `:${this.line}`}: ${this.reason}`
+    return `${this.file}${this.#lineGiven ? `:${this.line}` : ""}: ${this.reason}`
   }
 }
 

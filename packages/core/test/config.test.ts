@@ -30,3 +30,11 @@ describe("AlgorithmConfig", () => {
     }
   })
 })
+
+describe("DataError", () => {
+  test("names the file, and the line only when one is given", async () => {
+    const { DataError } = await import("../src/index.ts")
+    expect(new DataError({ file: "/x.jsonl", reason: "cannot open" }).message).toBe("/x.jsonl: cannot open")
+    expect(new DataError({ file: "/x.jsonl", line: 3, reason: "bad JSON" }).message).toBe("/x.jsonl:3: bad JSON")
+  })
+})

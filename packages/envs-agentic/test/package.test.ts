@@ -8,7 +8,7 @@ describe("environments export", () => {
   test("provides household and shop, matching package.json's icrl field", async () => {
     const manifest = (await import("../package.json")).default as { icrl: { environments: Array<string> } }
     expect(environments.map((e) => e.name)).toEqual(manifest.icrl.environments)
-    expect(environments.map((e) => e.name)).toEqual(["household", "shop"])
+    expect(environments.map((e) => e.name)).toEqual(["household", "shop", "searchqa"])
   })
 
   test("--env NAME resolves to these packages through core discovery", async () => {

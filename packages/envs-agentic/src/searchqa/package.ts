@@ -1,0 +1,87 @@
+/**
+ * The `searchqa` environment package: multi-hop question answering with a search tool over a
+ * generated knowledge corpus (or a local corpus file), with the shared projection, an expert,
+ * a reference critic and warm-start data.
+ */
+import type { EnvironmentPackage } from "@icrl/core"
+import { Effect, Schema } from "effect"
+import { parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
+import { buildWarmStart } from "../warmStart.ts"
+import { searchQaCritique } from "./critic.ts"
+import { SearchQaEnvironment, type SearchQaSettings } from "./environment.ts"
+import { corruptedSearchQaPlan, searchQaCorruptionsFor, searchQaExpertPlan } from "./expert.ts"
+import { type SearchQaTask, searchQaTasks } from "./task.ts"
+
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+/** The searchqa knobs: search budget, passages per search, passage length. */
+export const SearchQaConfig = Schema.Struct({
+  /** Searches allowed per episode; the step cap is this plus one (the answer). */
+  maxSearches: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 50 })), 4),
+  /** Passages shown per search. */
+  topK: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 20 })), 3),
+  /** Longest passage shown, title included (characters). */
+  passageChars: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 20, maximum: 4000 })), 160),
+})
+export type SearchQaConfig = typeof SearchQaConfig.Type
+
+/** Construction options of the searchqa package. */
+export interface SearchQaPackageOptions {
+  /** Projection knobs (snake_case, as in {@link ProjectionOptions}); unknown or bad values throw. */
+  readonly projection?: Readonly<Record<string, unknown>>
+  /** Searches per episode (default 4). */
+  readonly maxSearches?: number
+  /** Passages per search (default 3). */
+  readonly topK?: number
+  /** Longest passage shown (default 160 characters). */
+  readonly passageChars?: number
+}
+
+/**
+ * Builds a searchqa package with the given knobs.
+ *
+ * @example
+ * const env = makeSearchQaPackage({ maxSearches: 6, topK: 5 })
+ * env.maxSteps // 7
+ */
+export const makeSearchQaPackage = (options: SearchQaPackageOptions = {}): EnvironmentPackage<SearchQaTask> => {
+  const projection = Schema.decodeUnknownSync(ProjectionOptions)(options.projection ?? {}, { onExcessProperty: "error" })
+  const { projection: _, ...knobs } = options
+  const config = Schema.decodeUnknownSync(SearchQaConfig)(knobs, { onExcessProperty: "error" })
+  const maxSteps = config.maxSearches + 1
+  const settings: SearchQaSettings = { ...config, maxSteps, invalidActionPenalty: projection.invalid_action_penalty }
+  const maxTokens = { solver: 112, critic: 160 }
+  const critique = (task: SearchQaTask, actions: ReadonlyArray<string>) => searchQaCritique(task, actions, settings, maxTokens.critic)
+  const pkg: EnvironmentPackage<SearchQaTask> = {
+    name: "searchqa",
+    description: `Multi-hop search QA: search[query] shows the top ${config.topK} BM25 passages of a generated corpus (or corpus=PATH with questions=PATH), answer[text] ends; exact-match reward, token F1 score; ${config.maxSearches} searches`,
+    kind: "multi-turn",
+    rewardRange: [-projection.invalid_action_penalty, 1],
+    maxSteps,
+    maxTokens,
+    tasks: searchQaTasks,
+    make: (task) => new SearchQaEnvironment(task, settings),
+    renderPrompt: (context) => renderAgentPrompt(context, projection),
+    parseAction,
+    renderAttempt: (_task, trajectory) => renderTrajectory(trajectory, projection),
+    expert: (task) => searchQaExpertPlan(task, config.maxSearches).map((s) => s.action),
+    referenceCritique: (task, attempt) => critique(task, attempt.turns.map((t) => t.action)),
+    warmStart: (taskOptions) =>
+      buildWarmStart(
+        {
+          pkg,
+          expertPlan: (task) => searchQaExpertPlan(task, config.maxSearches),
+          corrupt: (task, rng) => corruptedSearchQaPlan(task, rng.pick(searchQaCorruptionsFor(task)), config.maxSearches, rng),
+          critique: (task, trajectory) => critique(task, trajectory.turns.map((t) => t.action)),
+          successCritiqueRate: 0.25,
+        },
+        searchQaTasks("train", taskOptions),
+        taskOptions.seed,
+      ),
+  }
+  return pkg
+}
+
+/** The searchqa package with the default knobs (4 searches, top 3 passages, compact projection). */
+export const searchqa: EnvironmentPackage<SearchQaTask> = makeSearchQaPackage()
