@@ -20,4 +20,16 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; then
   fi
 fi
 
+# Headless Chromium lets a test render the `compare` report (the test is skipped, with a message,
+# where it is missing).
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium (headless render check of the compare report)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+      || echo "setup: chromium not installed; the report render test will be skipped" >&2
+  else
+    echo "setup: chromium not found and apt-get unavailable (or not root); the report render test will be skipped" >&2
+  fi
+fi
+
 bun install --frozen-lockfile >&2

@@ -1,0 +1,91 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { PlanError, type CompareSettings } from "./plan.ts"
+
+/** The file a comparison directory records its settings in. */
+export const manifestFile = "compare.json"
+
+/** What a comparison directory records: the settings its runs were started with, and the command. */
+export interface CompareManifest {
+  readonly env: string
+  readonly algos: ReadonlyArray<string>
+  readonly seeds: ReadonlyArray<number>
+  readonly steps: number
+  readonly budget: string
+  readonly tokenBudget: number | null
+  readonly maxSteps: number
+  readonly warmstartSeed: number
+  readonly init: string | null
+  readonly trainArgs: ReadonlyArray<string>
+  readonly command: string
+}
+
+/**
+ * The manifest of settings.
+ *
+ * @example
+ * manifestOf(settings, "bun run compare --env math").steps // 40
+ */
+export const manifestOf = (settings: CompareSettings, command: string): CompareManifest => ({
+  env: settings.env,
+  algos: [...settings.algos],
+  seeds: [...settings.seeds],
+  steps: settings.steps,
+  budget: settings.budget,
+  tokenBudget: settings.tokenBudget ?? null,
+  maxSteps: settings.maxSteps,
+  warmstartSeed: settings.warmstartSeed,
+  init: settings.init ?? null,
+  trainArgs: [...settings.trainArgs],
+  command,
+})
+
+/** The manifest fields that decide how existing runs were trained, with the flag that sets each. */
+const binding: ReadonlyArray<readonly [keyof CompareManifest, string]> = [
+  ["env", "env"],
+  ["steps", "steps"],
+  ["budget", "budget"],
+  ["tokenBudget", "token-budget"],
+  ["maxSteps", "max-steps"],
+  ["warmstartSeed", "warmstart-seed"],
+  ["init", "init"],
+  ["trainArgs", "out"],
+]
+
+/**
+ * Checks that a comparison directory's earlier runs were started with the same settings as now
+ * (so completed runs may be reused); algorithms and seeds may be added or dropped. Throws a
+ * PlanError naming the flag that differs.
+ *
+ * @example
+ * checkManifest("runs/compare-math-small", manifestOf(settings, command))
+ */
+export const checkManifest = (dir: string, current: CompareManifest): void => {
+  const path = join(dir, manifestFile)
+  if (!existsSync(path)) return
+  const saved = JSON.parse(readFileSync(path, "utf8")) as Partial<CompareManifest>
+  for (const [field, flag] of binding) {
+    const before = JSON.stringify(saved[field] ?? null)
+    const now = JSON.stringify(current[field] ?? null)
+    if (before !== now) {
+      const what = field === "trainArgs" ? "train flags" : `--${flag}`
+      throw new PlanError({
+        flag,
+        detail: `${dir} holds a comparison started with other ${what} (${before} there, ${now} now); use the same flags to continue it, or another --out`,
+      })
+    }
+  }
+}
+
+/**
+ * Writes the manifest atomically.
+ *
+ * @example
+ * writeManifest("runs/compare-math-small", manifestOf(settings, command))
+ */
+export const writeManifest = (dir: string, manifest: CompareManifest): void => {
+  const path = join(dir, manifestFile)
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`)
+  renameSync(tmp, path)
+}
