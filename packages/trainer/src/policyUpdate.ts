@@ -65,7 +65,7 @@ export const policyUpdate = (
   const aggregation = aggregationWeights(lengths, config.loss_agg_mode, config.loss_scale_factor)
   const batches = microBatches(
     examples.map((e) => Math.min(limit, e.promptIds.length + e.completionIds.length)),
-    options.microBatchTokens ?? 16384,
+    options.microBatchTokens ?? 4096,
   )
   const variables = model.variables as Array<tf.Variable>
   let summed: Array<tf.Tensor> | undefined

@@ -15,7 +15,7 @@ import {
   type SamplingParams,
 } from "./serverProtocol.ts"
 import { BatchQueue, type BatchQueueStats } from "./serverQueue.ts"
-import { ByteTokenizer, type Tokenizer } from "./tokenizer.ts"
+import { ByteTokenizer, encodePrompt, type Tokenizer } from "./tokenizer.ts"
 
 /** How to serve a model. */
 export interface ServerOptions {
@@ -33,6 +33,12 @@ export interface ServerOptions {
   readonly maxBatchSize?: number
   /** How long a request waits for others to join its batch, in ms (default 5). */
   readonly batchWindowMs?: number
+  /**
+   * Most padded prompt tokens (rows x longest prompt) per sampler call (default 8192). A batch
+   * over it runs as several calls, shortest prompts first. The prefill's attention memory grows
+   * with rows x prompt length squared, and the wasm backend's heap stops at 4 GiB.
+   */
+  readonly maxBatchTokens?: number
   /** Most sequences waiting for the sampler; more get 429 (default 1024). */
   readonly maxQueue?: number
   /** Largest request body in bytes; larger get 413 (default 1 MiB). */
@@ -224,6 +230,37 @@ const sse = (events: ReadonlyArray<unknown>): Response => {
 }
 
 /**
+ * Samples requests in calls of at most `maxRows` rows and `maxTokens` padded prompt tokens
+ * (rows x longest prompt, at least one row per call), grouping prompts of similar length;
+ * completions come back in request order.
+ */
+const sampleInChunks = (
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  requests: ReadonlyArray<GenerationRequest>,
+  maxRows: number,
+  maxTokens: number,
+): Array<Completion> => {
+  const limit = model.config.maxSeqLen - 1
+  const lengths = requests.map((r) => Math.min(encodePrompt(tokenizer, r.prompt).length, limit))
+  const order = requests.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b)
+  const out: Array<Completion | undefined> = new Array(requests.length)
+  let chunk: Array<number> = []
+  const flush = () => {
+    const completions = generate(model, tokenizer, chunk.map((i) => requests[i] as GenerationRequest), { maxBatchSize: maxRows })
+    chunk.forEach((i, k) => (out[i] = completions[k]))
+    chunk = []
+  }
+  for (const i of order) {
+    // Sorted by length, so this request is the longest of its chunk.
+    if (chunk.length > 0 && (chunk.length >= maxRows || (chunk.length + 1) * (lengths[i] as number) > maxTokens)) flush()
+    chunk.push(i)
+  }
+  if (chunk.length > 0) flush()
+  return out as Array<Completion>
+}
+
+/**
  * Serves a model over an OpenAI-compatible HTTP API with `Bun.serve`:
  *
  * - `GET /v1/models`, `GET /v1/models/{id}`; `GET /health` (no token needed).
@@ -234,7 +271,8 @@ const sse = (events: ReadonlyArray<unknown>): Response => {
  *   fields, `logprobs` / `top_logprobs`, `max_tokens` or `max_completion_tokens` (default: the
  *   rest of the context).
  *
- * Requests waiting at the same time are sampled as one batch (see {@link BatchQueue}). Sequence
+ * Requests waiting at the same time are sampled as one batch (see {@link BatchQueue}), in
+ * sampler calls of at most `maxBatchSize` rows and `maxBatchTokens` padded prompt tokens. Sequence
  * k (= prompt index x n + choice index) of a request with `seed` s uses seed s for k = 0 and
  * `mixSeed(s, k)` otherwise, so a one-sequence request reproduces the local sampler exactly;
  * requests without a seed get seeds from the server's `seed` and a counter. `logprobs` are the
@@ -259,8 +297,9 @@ export const startServer = (options: ServerOptions): ModelServer => {
   const { model, tokenizer, modelName } = options
   const maxBodyBytes = Math.max(1, Math.floor(options.maxBodyBytes ?? 1 << 20))
   const maxSeqLen = model.config.maxSeqLen
+  const maxBatchTokens = Math.max(1, Math.floor(options.maxBatchTokens ?? 8192))
   const queue = new BatchQueue(
-    (requests) => generate(model, tokenizer, requests, { maxBatchSize: options.maxBatchSize ?? 64 }),
+    (requests) => sampleInChunks(model, tokenizer, requests, options.maxBatchSize ?? 64, maxBatchTokens),
     {
       ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
       ...(options.batchWindowMs === undefined ? {} : { batchWindowMs: options.batchWindowMs }),

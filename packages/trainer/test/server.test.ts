@@ -323,7 +323,7 @@ describe("serve: bad requests get the documented status and the server keeps ser
 
 describe("serve: queue overflow and shutdown", () => {
   test("more waiting sequences than the queue holds: 429 with an error object; the rest succeed", async () => {
-    const small = startServer({ model, tokenizer: tok, modelName: "q", port: 0, maxQueue: 4, batchWindowMs: 100 })
+    const small = startServer({ model, tokenizer: tok, modelName: "q", port: 0, maxQueue: 4, batchWindowMs: 400 })
     try {
       const responses = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
@@ -350,10 +350,11 @@ describe("serve: queue overflow and shutdown", () => {
   })
 
   test("close() finishes queued requests, then refuses connections", async () => {
-    const s = startServer({ model, tokenizer: tok, modelName: "c", port: 0, batchWindowMs: 50 })
+    const s = startServer({ model, tokenizer: tok, modelName: "c", port: 0, batchWindowMs: 200 })
     const pending = fetch(`${s.baseUrl}/completions`, { method: "POST", body: JSON.stringify({ prompt: "last", max_tokens: 3 }) })
-    await Bun.sleep(10)
+    while (s.stats().waiting === 0) await Bun.sleep(2)
     await s.close()
+    expect(s.stats().sequences).toBe(1)
     expect((await pending).status).toBe(200)
     await expect(fetch(`${s.baseUrl}/models`)).rejects.toThrow()
   })
@@ -383,6 +384,21 @@ describe("OpenAIPolicy against the project's server", () => {
       expect(c.text).toBe(expected[i]!.text)
       c.logprobs.forEach((x, t) => expect(Math.abs(x - expected[i]!.logprobs[t]!)).toBeLessThan(1e-5))
     })
+  })
+
+  test("batches over maxBatchTokens run in several sampler calls with the same results, in request order", async () => {
+    const chunked = startServer({ model, tokenizer: tok, modelName: "c", port: 0, maxBatchTokens: 24, batchWindowMs: 30 })
+    try {
+      const many: Array<GenerationRequest> = ["a long prompt of some bytes", "b", "mid prompt", "cc", "another longish prompt"].map((prompt, i) => ({ prompt, maxTokens: 5, temperature: 0.7, seed: 10 + i }))
+      const remote = new OpenAIPolicy({ baseUrl: chunked.baseUrl, model: "c", apiKeyEnv: "ICRL_TEST_NO_SUCH_VAR" })
+      const actual = await Effect.runPromise(remote.generate(many))
+      const expected = Effect.runSync(new LocalPolicy(model, tok).generate(many))
+      expect(actual.map((c) => c.tokenIds)).toEqual(expected.map((c) => c.tokenIds))
+      expect(actual.map((c) => c.text)).toEqual(expected.map((c) => c.text))
+      expect(chunked.stats().sequences).toBe(5)
+    } finally {
+      await chunked.close()
+    }
   })
 
   test("the chat endpoint mode sends the prompt as one user message", async () => {

@@ -44,7 +44,7 @@ const waitFor = async (output: { text: () => string }, pattern: RegExp, limitMs 
 describe("bun run serve", () => {
   test("serves on a free loopback port, requires the key, and exits 0 on SIGTERM after answering the queued request", async () => {
     const child = Bun.spawn(
-      ["bun", cli, "serve", "--checkpoint", dir, "--port", "0", "--backend", "wasm", "--api-key", "k", "--batch-window-ms", "300", "--model-name", "m"],
+      ["bun", cli, "serve", "--checkpoint", dir, "--port", "0", "--backend", "wasm", "--api-key", "k", "--batch-window-ms", "1000", "--model-name", "m"],
       { stdout: "pipe", stderr: "pipe" },
     )
     try {
@@ -59,7 +59,7 @@ describe("bun run serve", () => {
         headers: { authorization: "Bearer k" },
         body: JSON.stringify({ prompt: "bye", max_tokens: 4, seed: 1 }),
       })
-      await Bun.sleep(100)
+      await Bun.sleep(300)
       child.kill("SIGTERM")
       const response = await queued
       expect(response.status).toBe(200)

@@ -1,0 +1,340 @@
+import { Effect, Semaphore } from "effect"
+import { PolicyError } from "./Errors.ts"
+import type { Completion, GenerationRequest, Policy } from "./Policy.ts"
+import type { Role } from "./Role.ts"
+import { mixSeed } from "./rollout.ts"
+
+/** How to reach an OpenAI-compatible endpoint and how hard to try. */
+export interface OpenAIPolicyOptions {
+  /** The API root, for example `http://127.0.0.1:8000/v1` (a trailing slash is ignored). */
+  readonly baseUrl: string
+  /** The `model` field of every request. */
+  readonly model: string
+  /** The bearer token; when absent it is read from the environment variable `apiKeyEnv`. */
+  readonly apiKey?: string
+  /** Environment variable holding the bearer token (default `OPENAI_API_KEY`); unset means no token. */
+  readonly apiKeyEnv?: string
+  /** Shown in logs and metrics; defaults to `model@baseUrl`. */
+  readonly name?: string
+  /** `completions` (default): raw prompts to `/completions`; `chat`: each prompt as one user message to `/chat/completions`. */
+  readonly endpoint?: "completions" | "chat"
+  /** Most HTTP requests in flight at once, over all concurrent `generate` calls (default 32). */
+  readonly maxConcurrency?: number
+  /** Limit of one HTTP attempt in milliseconds (default 120000). */
+  readonly timeoutMs?: number
+  /** Retries of a request after a 429, a 5xx, a network error or a timeout (default 6). */
+  readonly maxRetries?: number
+  /** First backoff delay in milliseconds; doubles per retry (default 500). */
+  readonly backoffMs?: number
+  /** Longest backoff delay, also the cap on a server's `Retry-After` (default 30000). */
+  readonly maxBackoffMs?: number
+  /**
+   * Ask for token ids with the `return_tokens_as_token_ids` request field (default true). The
+   * project's server and vLLM understand it; set false for servers that reject unknown fields.
+   */
+  readonly requestTokenIds?: boolean
+  /** Extra request headers. */
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** Tokens spent by some requests. */
+export interface TokenUsage {
+  readonly requests: number
+  readonly promptTokens: number
+  readonly completionTokens: number
+}
+
+/** What an {@link OpenAIPolicy} has used so far. */
+export interface OpenAIUsage extends TokenUsage {
+  /** HTTP attempts that were retried (429, 5xx, network errors, timeouts). */
+  readonly retries: number
+  /** Requests that failed for good. */
+  readonly failures: number
+  /** The same counts by the `role` of each request (`none` when a request had no role). */
+  readonly byRole: Readonly<Record<Role | "none", TokenUsage>>
+}
+
+interface MutableUsage {
+  requests: number
+  promptTokens: number
+  completionTokens: number
+}
+
+/** The answer to one HTTP attempt: a completion, or a failure that may be retried. */
+type Attempt =
+  | { readonly kind: "ok"; readonly completion: Completion; readonly usage: { readonly prompt: number; readonly completion: number } }
+  | { readonly kind: "retry"; readonly reason: string; readonly retryAfterMs: number | undefined }
+  | { readonly kind: "fail"; readonly reason: string }
+
+const tokenIdPattern = /^token_id:(-?\d+)$/
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
+
+const finiteOr = (value: unknown, fallback: number): number => (typeof value === "number" && Number.isFinite(value) ? value : fallback)
+
+/** `Retry-After` in milliseconds (delta-seconds or an HTTP date), if the header is usable. */
+const retryAfterMs = (header: string | null): number | undefined => {
+  if (header === null) return undefined
+  const seconds = Number(header)
+  if (header.trim() !== "" && Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+/** The error message of an OpenAI-style error body, else the start of the raw text. */
+const errorMessage = (text: string): string => {
+  try {
+    const body: unknown = JSON.parse(text)
+    if (isRecord(body) && isRecord(body["error"]) && typeof body["error"]["message"] === "string") return body["error"]["message"]
+    if (isRecord(body) && typeof body["message"] === "string") return body["message"]
+  } catch {
+    // Not JSON: fall through to the raw text.
+  }
+  return text.slice(0, 300)
+}
+
+/**
+ * Token ids and log-probs of one choice. Tokens written `token_id:N` (the answer to
+ * `return_tokens_as_token_ids`) give exact ids; other token strings give -1 per token. Without
+ * any log-prob data the usage count gives the length, with -1 ids and NaN log-probs.
+ */
+const tokensOf = (
+  entries: ReadonlyArray<{ readonly token: unknown; readonly logprob: unknown }> | undefined,
+  completionTokens: number | undefined,
+): { tokenIds: Array<number>; logprobs: Array<number> } => {
+  if (entries === undefined) {
+    const count = completionTokens ?? 0
+    return { tokenIds: Array.from({ length: count }, () => -1), logprobs: Array.from({ length: count }, () => Number.NaN) }
+  }
+  return {
+    tokenIds: entries.map(({ token }) => {
+      const match = typeof token === "string" ? tokenIdPattern.exec(token) : null
+      return match === null ? -1 : Number(match[1])
+    }),
+    logprobs: entries.map(({ logprob }) => finiteOr(logprob, Number.NaN)),
+  }
+}
+
+/** Parses a `/completions` or `/chat/completions` response body into a completion. */
+const parseResponse = (endpoint: "completions" | "chat", body: unknown): Attempt => {
+  if (!isRecord(body) || !Array.isArray(body["choices"]) || !isRecord(body["choices"][0])) {
+    return { kind: "fail", reason: "malformed response: no choices" }
+  }
+  const choice = body["choices"][0]
+  const usage = isRecord(body["usage"]) ? body["usage"] : {}
+  const usagePrompt = typeof usage["prompt_tokens"] === "number" ? usage["prompt_tokens"] : undefined
+  const usageCompletion = typeof usage["completion_tokens"] === "number" ? usage["completion_tokens"] : undefined
+  let text: string
+  let entries: Array<{ token: unknown; logprob: unknown }> | undefined
+  if (endpoint === "completions") {
+    if (typeof choice["text"] !== "string") return { kind: "fail", reason: "malformed response: choices[0].text is not a string" }
+    text = choice["text"]
+    const lp = choice["logprobs"]
+    if (isRecord(lp) && Array.isArray(lp["tokens"]) && Array.isArray(lp["token_logprobs"])) {
+      const logprobs = lp["token_logprobs"] as ReadonlyArray<unknown>
+      entries = (lp["tokens"] as ReadonlyArray<unknown>).map((token, i) => ({ token, logprob: logprobs[i] }))
+    }
+  } else {
+    const message = choice["message"]
+    if (!isRecord(message)) return { kind: "fail", reason: "malformed response: choices[0].message is missing" }
+    text = typeof message["content"] === "string" ? message["content"] : ""
+    const lp = choice["logprobs"]
+    if (isRecord(lp) && Array.isArray(lp["content"])) {
+      entries = (lp["content"] as ReadonlyArray<unknown>).map((e) => (isRecord(e) ? { token: e["token"], logprob: e["logprob"] } : { token: undefined, logprob: undefined }))
+    }
+  }
+  const { tokenIds, logprobs } = tokensOf(entries, usageCompletion)
+  const completion: Completion = {
+    text,
+    tokenIds,
+    logprobs,
+    promptTokens: usagePrompt ?? 0,
+    finishReason: choice["finish_reason"] === "length" ? "length" : "stop",
+  }
+  return { kind: "ok", completion, usage: { prompt: usagePrompt ?? 0, completion: usageCompletion ?? tokenIds.length } }
+}
+
+/**
+ * A `Policy` backed by an OpenAI-compatible HTTP endpoint (the project's `serve` command, vLLM,
+ * SGLang, llama.cpp, Ollama, ...). Each request becomes one `POST {baseUrl}/completions` (or
+ * `/chat/completions`) with `n = 1`, `max_tokens`, `temperature`, `top_p`, `stop`, `seed` and
+ * `logprobs`; requests run concurrently up to `maxConcurrency`, each attempt under `timeoutMs`,
+ * with exponential backoff (deterministic jitter, `Retry-After` honoured) on 429, 5xx, network
+ * errors and timeouts. Other statuses fail at once with a `PolicyError` naming the status and
+ * the server's message.
+ *
+ * What a completion holds depends on the server: against the project's server `tokenIds` and
+ * `logprobs` are exact (the same as the local model's for the same seed). Servers that return
+ * log-probs but not token ids give `tokenIds` of -1; servers that return no log-probs give -1
+ * ids and NaN log-probs, one per `usage.completion_tokens`. `promptTokens` is
+ * `usage.prompt_tokens` (0 when absent). The log-probs are whatever the server reports (the
+ * project's server: the unmodified model distribution, as the local sampler).
+ *
+ * @example
+ * const policy = new OpenAIPolicy({ baseUrl: "http://127.0.0.1:8000/v1", model: "latest" })
+ * const [c] = yield* policy.generate([{ prompt: "Problem: 2+3\nSolution:", maxTokens: 32, temperature: 0 }])
+ * policy.usage().completionTokens
+ */
+export class OpenAIPolicy implements Policy {
+  readonly name: string
+  readonly baseUrl: string
+  readonly model: string
+  readonly endpoint: "completions" | "chat"
+  readonly #apiKey: string | undefined
+  readonly #timeoutMs: number
+  readonly #maxRetries: number
+  readonly #backoffMs: number
+  readonly #maxBackoffMs: number
+  readonly #requestTokenIds: boolean
+  readonly #headers: Readonly<Record<string, string>>
+  readonly #semaphore: Semaphore.Semaphore
+  readonly #total: MutableUsage = { requests: 0, promptTokens: 0, completionTokens: 0 }
+  readonly #byRole: Record<Role | "none", MutableUsage> = {
+    solver: { requests: 0, promptTokens: 0, completionTokens: 0 },
+    critic: { requests: 0, promptTokens: 0, completionTokens: 0 },
+    refiner: { requests: 0, promptTokens: 0, completionTokens: 0 },
+    none: { requests: 0, promptTokens: 0, completionTokens: 0 },
+  }
+  #retries = 0
+  #failures = 0
+
+  constructor(options: OpenAIPolicyOptions) {
+    const positive = (name: string, value: number | undefined, fallback: number, min: number): number => {
+      const v = value ?? fallback
+      if (!Number.isFinite(v) || v < min) throw new RangeError(`${name} must be a number >= ${min}, got ${v}`)
+      return v
+    }
+    let url: URL
+    try {
+      url = new URL(options.baseUrl)
+    } catch {
+      throw new RangeError(`baseUrl is not a URL: ${options.baseUrl}`)
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new RangeError(`baseUrl must be http or https: ${options.baseUrl}`)
+    if (options.model.length === 0) throw new RangeError("model must not be empty")
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "")
+    this.model = options.model
+    this.name = options.name ?? `${options.model}@${this.baseUrl}`
+    this.endpoint = options.endpoint ?? "completions"
+    const fromEnv = process.env[options.apiKeyEnv ?? "OPENAI_API_KEY"]
+    this.#apiKey = options.apiKey ?? (fromEnv === undefined || fromEnv === "" ? undefined : fromEnv)
+    this.#timeoutMs = positive("timeoutMs", options.timeoutMs, 120_000, 1)
+    this.#maxRetries = Math.floor(positive("maxRetries", options.maxRetries, 6, 0))
+    this.#backoffMs = positive("backoffMs", options.backoffMs, 500, 0)
+    this.#maxBackoffMs = positive("maxBackoffMs", options.maxBackoffMs, 30_000, 0)
+    this.#requestTokenIds = options.requestTokenIds ?? true
+    this.#headers = options.headers ?? {}
+    this.#semaphore = Semaphore.makeUnsafe(Math.floor(positive("maxConcurrency", options.maxConcurrency, 32, 1)))
+  }
+
+  /**
+   * Token usage so far, in total and by role.
+   *
+   * @example
+   * policy.usage().byRole.critic.completionTokens // critique tokens spent
+   */
+  usage(): OpenAIUsage {
+    const copy = (u: MutableUsage): TokenUsage => ({ ...u })
+    return {
+      ...copy(this.#total),
+      retries: this.#retries,
+      failures: this.#failures,
+      byRole: {
+        solver: copy(this.#byRole.solver),
+        critic: copy(this.#byRole.critic),
+        refiner: copy(this.#byRole.refiner),
+        none: copy(this.#byRole.none),
+      },
+    }
+  }
+
+  generate(requests: ReadonlyArray<GenerationRequest>): Effect.Effect<ReadonlyArray<Completion>, PolicyError> {
+    return Effect.forEach(requests, (request, index) => this.#one(request, index), { concurrency: "unbounded" })
+  }
+
+  /** The JSON body of one request. */
+  #body(request: GenerationRequest): Record<string, unknown> {
+    const body: Record<string, unknown> = {
+      model: this.model,
+      max_tokens: request.maxTokens,
+      temperature: request.temperature,
+      n: 1,
+    }
+    if (this.endpoint === "completions") {
+      body["prompt"] = request.prompt
+      body["logprobs"] = 1
+    } else {
+      body["messages"] = [{ role: "user", content: request.prompt }]
+      body["logprobs"] = true
+    }
+    if (request.topP !== undefined) body["top_p"] = request.topP
+    if (request.stop !== undefined && request.stop.length > 0) body["stop"] = [...request.stop]
+    if (request.seed !== undefined) body["seed"] = request.seed
+    if (this.#requestTokenIds) body["return_tokens_as_token_ids"] = true
+    return body
+  }
+
+  /** One HTTP attempt, aborted by `signal` (interruption) or the per-attempt timeout. */
+  async #attempt(url: string, payload: string, signal: AbortSignal): Promise<Attempt> {
+    const headers: Record<string, string> = { "content-type": "application/json", ...this.#headers }
+    if (this.#apiKey !== undefined) headers["authorization"] = `Bearer ${this.#apiKey}`
+    const timeout = AbortSignal.timeout(this.#timeoutMs)
+    let response: Response
+    let text: string
+    try {
+      response = await fetch(url, { method: "POST", headers, body: payload, signal: AbortSignal.any([signal, timeout]) })
+      text = await response.text()
+    } catch (cause) {
+      if (signal.aborted) return { kind: "fail", reason: "interrupted" }
+      const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : cause instanceof Error ? cause.message : String(cause)
+      return { kind: "retry", reason: why, retryAfterMs: undefined }
+    }
+    if (response.status === 429 || response.status >= 500) {
+      return { kind: "retry", reason: `HTTP ${response.status}: ${errorMessage(text)}`, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) }
+    }
+    if (!response.ok) return { kind: "fail", reason: `HTTP ${response.status}: ${errorMessage(text)}` }
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      return { kind: "fail", reason: "malformed response: not JSON" }
+    }
+    return parseResponse(this.endpoint, body)
+  }
+
+  /** The backoff before retry `attempt` (0-based) of request `index`: exponential, jittered deterministically. */
+  #delay(index: number, attempt: number, retryAfter: number | undefined): number {
+    if (retryAfter !== undefined) return Math.min(retryAfter, this.#maxBackoffMs)
+    const jitter = 0.5 + 0.5 * (mixSeed(index, attempt) / 2 ** 32)
+    return Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** attempt * jitter)
+  }
+
+  #one(request: GenerationRequest, index: number): Effect.Effect<Completion, PolicyError> {
+    const self = this
+    const url = `${this.baseUrl}/${this.endpoint === "completions" ? "completions" : "chat/completions"}`
+    const payload = JSON.stringify(this.#body(request))
+    const role = request.role ?? "none"
+    return Effect.gen(function* () {
+      for (let attempt = 0; ; attempt++) {
+        const outcome = yield* self.#semaphore.withPermits(1)(
+          Effect.promise((signal) => self.#attempt(url, payload, signal)),
+        )
+        if (outcome.kind === "ok") {
+          for (const u of [self.#total, self.#byRole[role]]) {
+            u.requests += 1
+            u.promptTokens += outcome.usage.prompt
+            u.completionTokens += outcome.usage.completion
+          }
+          return outcome.completion
+        }
+        if (outcome.kind === "fail" || attempt >= self.#maxRetries) {
+          self.#failures += 1
+          const tries = outcome.kind === "retry" ? ` (after ${attempt + 1} attempts)` : ""
+          return yield* Effect.fail(new PolicyError({ reason: `POST ${url}: ${outcome.reason}${tries}` }))
+        }
+        self.#retries += 1
+        yield* Effect.sleep(self.#delay(index, attempt, outcome.retryAfterMs))
+      }
+    })
+  }
+}
