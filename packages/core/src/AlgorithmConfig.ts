@@ -84,7 +84,7 @@ export const AlgorithmConfig = Schema.Struct({
   lr: withDefault(Positive, 3e-4),
   temperature: withDefault(NonNegative, 1),
   top_p: withDefault(Positive.check(Schema.isLessThanOrEqualTo(1)), 1),
-  total_steps: withDefault(NonNegativeInt, 40),
+  total_steps: withDefault(NonNegativeInt, 30),
   seed: withDefault(Schema.Int, 0),
 })
 export type AlgorithmConfig = typeof AlgorithmConfig.Type

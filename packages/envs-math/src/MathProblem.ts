@@ -19,8 +19,8 @@ import type { Rng } from "./random.ts"
 
 export const MAX_LEVEL = 5
 
-/** The levels used when no difficulty is given: a mix a small model can partly learn quickly. */
-export const DEFAULT_LEVELS: ReadonlyArray<number> = [1, 2]
+/** The level used when no difficulty is given: one a small model learns in a few CPU minutes. */
+export const DEFAULT_LEVELS: ReadonlyArray<number> = [1]
 
 const num = (n: number): Expr => ({ kind: "num", value: Q.fromInt(n), text: String(n) })
 const bin = (op: Operator, left: Expr, right: Expr): Expr => ({ kind: "bin", op, left, right })

@@ -189,6 +189,9 @@ export const runTraining = async (options: RunOptions): Promise<RunResult> => {
           batchSize: settings.warmstartBatchSize,
           lr: settings.warmstartLr,
           seed: algorithm.seed,
+          // Fresh demonstrations for every update rather than epochs over a small pool.
+          demonstrationCount: settings.warmstartSteps * settings.warmstartBatchSize,
+          envOptions: settings.envOptions,
           evalTasks: 0,
           onProgress: (p) => emit({ kind: "warmstart", step: p.step, steps: p.steps, loss: p.loss }),
         })

@@ -55,24 +55,18 @@ export interface WarmStartResult {
 }
 
 /** Length of an example as the model sees it (prompt + completion). */
-const exampleLength = (ex: ScoringExample): number => ex.promptIds.length + ex.completionIds.length
 
 /**
- * One epoch of batches: a shuffled order, cut into windows of 16 batches whose examples are
- * sorted by length before being split, so each batch holds examples of similar length (less
- * padding), then the batches themselves are shuffled. Deterministic in `rng`.
+ * One epoch of batches: a shuffled order cut into consecutive batches. Batches are not
+ * grouped by length: on arithmetic, length tracks the kind of problem, and batches of one
+ * kind (all one-digit sums, say) trained a model that ignored the problem's digits
+ * (1-2% held-out accuracy against 12% with plain shuffling, same steps). Deterministic in `rng`.
  */
 export const epochBatches = <A extends ScoringExample>(examples: ReadonlyArray<A>, batchSize: number, rng: Rng): Array<Array<A>> => {
   const order = rng.shuffle(examples)
-  const window = batchSize * 16
   const batches: Array<Array<A>> = []
-  for (let start = 0; start < order.length; start += window) {
-    const chunk = order.slice(start, start + window).sort((a, b) => exampleLength(a) - exampleLength(b))
-    for (let i = 0; i + batchSize <= chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize))
-    const rest = chunk.length % batchSize
-    if (rest > 0) batches.push(chunk.slice(chunk.length - rest))
-  }
-  return rng.shuffle(batches)
+  for (let start = 0; start < order.length; start += batchSize) batches.push(order.slice(start, start + batchSize))
+  return batches
 }
 
 /** The SFT example of a demonstration: its completion followed by end-of-sequence. */
