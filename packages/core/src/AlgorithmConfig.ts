@@ -81,8 +81,9 @@ export const AlgorithmConfig = Schema.Struct({
   /** Normalizer for seq-mean-token-sum-norm (tokens); 0 means the longest response in the batch. */
   loss_scale_factor: withDefault(NonNegative, 0),
   ppo_epochs: withDefault(PositiveInt, 1),
-  lr: withDefault(Positive, 3e-4),
-  temperature: withDefault(NonNegative, 1),
+  /** RL learning rate. At 1e-4 and above the small CPU model's held-out accuracy collapsed within 20 steps (38% to 16%). */
+  lr: withDefault(Positive, 3e-5),
+  temperature: withDefault(NonNegative, 0.7),
   top_p: withDefault(Positive.check(Schema.isLessThanOrEqualTo(1)), 1),
   total_steps: withDefault(NonNegativeInt, 30),
   seed: withDefault(Schema.Int, 0),
