@@ -4,7 +4,8 @@ import type { EnvironmentPackage, TurnContext } from "./EnvironmentPackage.ts"
 import type { Completion, GenerationRequest, Policy } from "./Policy.ts"
 import { defaultStops, defaultTemplates, type Role, type RoleTemplates } from "./Role.ts"
 import type { Task } from "./Task.ts"
-import type { Trajectory, Turn } from "./Trajectory.ts"
+import type { Trajectory } from "./Trajectory.ts"
+import { EpisodeRecorder } from "./EpisodeRecorder.ts"
 
 /** How completions are sampled. */
 export interface SamplingOptions {
@@ -61,15 +62,8 @@ export const mixSeed = (...parts: ReadonlyArray<number>): number => {
 interface Live<T extends Task> {
   readonly spec: EpisodeSpec<T>
   readonly env: ReturnType<EnvironmentPackage<T>["make"]>
-  observation: string
-  admissible: ReadonlyArray<string> | undefined
-  readonly history: Array<Turn>
+  readonly episode: EpisodeRecorder<T>
   readonly recorded: Array<RecordedTurn>
-  total: number
-  won: boolean
-  score: number | undefined
-  terminated: boolean
-  truncated: boolean
 }
 
 /**
@@ -92,31 +86,13 @@ export const runEpisodes = <T extends Task>(
     const maxTurns = Math.min(options.maxTurns ?? env.maxSteps, env.maxSteps)
     const live: Array<Live<T>> = specs.map((spec) => {
       const instance = env.make(spec.task)
-      const reset = instance.reset({ seed: spec.envSeed })
-      return {
-        spec,
-        env: instance,
-        observation: reset.observation,
-        admissible: reset.info.admissibleActions,
-        history: [],
-        recorded: [],
-        total: 0,
-        won: false,
-        score: undefined,
-        terminated: false,
-        truncated: false,
-      }
+      const episode = new EpisodeRecorder(spec.task, instance.reset({ seed: spec.envSeed }), spec.guidance)
+      return { spec, env: instance, episode, recorded: [] }
     })
     for (let turn = 0; turn < maxTurns; turn++) {
-      const active = live.filter((e) => !e.terminated && !e.truncated)
+      const active = live.filter((e) => !e.episode.done)
       if (active.length === 0) break
-      const contexts = active.map((e): TurnContext<T> => ({
-        task: e.spec.task,
-        observation: e.observation,
-        history: [...e.history],
-        ...(e.admissible === undefined ? {} : { admissibleActions: e.admissible }),
-        ...(e.spec.guidance === undefined ? {} : { guidance: e.spec.guidance }),
-      }))
+      const contexts = active.map((e) => e.episode.context())
       const prompts = contexts.map((c) => env.renderPrompt(c))
       const requests: Array<GenerationRequest> = active.map((e, i) => ({
         prompt: prompts[i]!,
@@ -131,40 +107,13 @@ export const runEpisodes = <T extends Task>(
       active.forEach((e, i) => {
         const completion = completions[i]!
         const parsed = env.parseAction(completion.text)
-        const result = e.env.step(parsed.action)
-        const valid = parsed.valid && result.info.actionValid
-        const reward = result.reward + (valid ? 0 : penalty)
-        const t: Turn = {
-          prompt: prompts[i]!,
-          completion: completion.text,
-          action: parsed.action,
-          actionValid: valid,
-          observation: result.observation,
-          reward,
-        }
-        e.history.push(t)
+        e.episode.record(prompts[i]!, completion.text, parsed, e.env.step(parsed.action), penalty)
         e.recorded.push({ context: contexts[i]!, prompt: prompts[i]!, completion })
-        e.total += reward
-        e.observation = result.observation
-        e.admissible = result.info.admissibleActions
-        e.won = e.won || result.info.won
-        if (result.info.score !== undefined) e.score = result.info.score
-        e.terminated = result.terminated
-        e.truncated = result.truncated || (!result.terminated && turn + 1 >= maxTurns)
+        // The turn limit of this run truncates an episode the environment has not ended.
+        if (!e.episode.terminated && turn + 1 >= maxTurns) e.episode.truncated = true
       })
     }
-    return live.map((e): Episode<T> => {
-      const trajectory: Trajectory = {
-        taskId: e.spec.task.id,
-        turns: e.history,
-        totalReward: e.total,
-        won: e.won,
-        score: e.score ?? (e.won ? 1 : 0),
-        terminated: e.terminated,
-        truncated: e.truncated,
-      }
-      return { spec: e.spec, trajectory, turns: e.recorded, reward: e.total }
-    })
+    return live.map((e): Episode<T> => ({ spec: e.spec, trajectory: e.episode.trajectory(), turns: e.recorded, reward: e.episode.totalReward }))
   })
 
 /** A critique with the prompt it was generated from. */

@@ -19,7 +19,7 @@ import type { CountdownProblem } from "./Countdown.ts"
 import { parseDifficulty } from "./MathProblem.ts"
 import { Rng, seedOf } from "./random.ts"
 import { attemptOf, mixDemonstrations, renderPrompt, singleTurnEnvironment } from "./SingleTurn.ts"
-import { splitOf } from "./split.ts"
+import { distinctTasks, splitOf } from "./split.ts"
 
 export interface CountdownTask extends Task, CountdownProblem {
   /** 1..3: three, four or five numbers. */
@@ -67,17 +67,7 @@ const taskAt = (seed: number, split: Split, levels: ReadonlyArray<number>, index
 /** `count` distinct tasks of a split, deterministic per (seed, offset, count, difficulty). */
 export const countdownTasks = (split: Split, options: TaskOptions): Array<CountdownTask> => {
   const levels = parseDifficulty(options.options?.["difficulty"], COUNTDOWN_MAX_LEVEL, [1, 2])
-  const offset = options.offset ?? 0
-  const out: Array<CountdownTask> = []
-  const seen = new Set<string>()
-  const lastIndex = offset + options.count * 4 + 1000
-  for (let i = offset; out.length < options.count && i < lastIndex; i++) {
-    const task = taskAt(options.seed, split, levels, i)
-    if (seen.has(task.id)) continue
-    seen.add(task.id)
-    out.push(task)
-  }
-  return out
+  return distinctTasks(options.count, options.offset ?? 0, (i) => taskAt(options.seed, split, levels, i))
 }
 
 const expertOf = (task: CountdownTask): string | undefined => {

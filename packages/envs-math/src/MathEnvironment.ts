@@ -9,7 +9,7 @@ import { extractAnswer } from "./extractAnswer.ts"
 import { classify, generateProblem, parseDifficulty } from "./MathProblem.ts"
 import { Rng, seedOf } from "./random.ts"
 import { attemptOf, mixDemonstrations, renderPrompt, singleTurnEnvironment } from "./SingleTurn.ts"
-import { splitOf } from "./split.ts"
+import { distinctTasks, splitOf } from "./split.ts"
 import { corruptSolution, corruptionKinds, formatWorked, solveProblem } from "./WorkedSolution.ts"
 import type { Worked } from "./WorkedSolution.ts"
 
@@ -64,17 +64,7 @@ const taskAt = (seed: number, split: Split, levels: ReadonlyArray<number>, index
  */
 export const mathTasks = (split: Split, options: TaskOptions): Array<MathTask> => {
   const levels = parseDifficulty(options.options?.["difficulty"])
-  const offset = options.offset ?? 0
-  const out: Array<MathTask> = []
-  const seen = new Set<string>()
-  const lastIndex = offset + options.count * 4 + 1000
-  for (let i = offset; out.length < options.count && i < lastIndex; i++) {
-    const task = taskAt(options.seed, split, levels, i)
-    if (seen.has(task.id)) continue
-    seen.add(task.id)
-    out.push(task)
-  }
-  return out
+  return distinctTasks(options.count, options.offset ?? 0, (i) => taskAt(options.seed, split, levels, i))
 }
 
 const judge = (task: MathTask, completion: string) => {

@@ -13,3 +13,24 @@ export const DEFAULT_TEST_FRACTION = 0.1
  */
 export const splitOf = (canonical: string, testFraction: number = DEFAULT_TEST_FRACTION): Split =>
   hash32(canonical, 0x5eed) / 0x100000000 < testFraction ? "test" : "train"
+
+/**
+ * `count` distinct tasks from positions `offset, offset + 1, ...` of a deterministic stream
+ * (`at(i)` is the task at position i); a task repeated within one call is skipped, and the
+ * search stops after `4 * count + 1000` positions (small levels have few distinct problems).
+ *
+ * @example
+ * distinctTasks(10, 0, (i) => taskAt(seed, "train", [1], i))
+ */
+export const distinctTasks = <T extends { readonly id: string }>(count: number, offset: number, at: (index: number) => T): Array<T> => {
+  const out: Array<T> = []
+  const seen = new Set<string>()
+  const lastIndex = offset + count * 4 + 1000
+  for (let i = offset; out.length < count && i < lastIndex; i++) {
+    const task = at(i)
+    if (seen.has(task.id)) continue
+    seen.add(task.id)
+    out.push(task)
+  }
+  return out
+}

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { AlgorithmConfig, TrainingSample, UpdateStats } from "@icrl/core"
 import { aggregationWeights } from "@icrl/core"
+import { microBatches, summedGradients } from "./gradients.ts"
 import { icrlLoss } from "./icrlLoss.ts"
 import type { TransformerModel } from "./model.ts"
 import type { AdamW } from "./optimizer.ts"
@@ -16,23 +17,6 @@ export interface PolicyUpdateOptions {
 
 const padRows = (rows: ReadonlyArray<ReadonlyArray<number>>, width: number): Array<Array<number>> =>
   rows.map((r) => [...r, ...new Array<number>(Math.max(0, width - r.length)).fill(0)].slice(0, width))
-
-/** Splits rows into micro-batches of at most `budget` padded tokens (rows sorted by length first). */
-const microBatches = (lengths: ReadonlyArray<number>, budget: number): Array<Array<number>> => {
-  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b)
-  const out: Array<Array<number>> = []
-  let current: Array<number> = []
-  for (const i of order) {
-    const width = Math.max(lengths[i]!, ...current.map((j) => lengths[j]!))
-    if (current.length > 0 && width * (current.length + 1) > budget) {
-      out.push(current)
-      current = []
-    }
-    current.push(i)
-  }
-  if (current.length > 0) out.push(current)
-  return out
-}
 
 /**
  * One policy-gradient update on a batch of samples (DESIGN.md §4 step 7): the ICRL loss over
@@ -67,71 +51,41 @@ export const policyUpdate = (
     examples.map((e) => Math.min(limit, e.promptIds.length + e.completionIds.length)),
     options.microBatchTokens ?? 4096,
   )
-  const variables = model.variables as Array<tf.Variable>
-  let summed: Array<tf.Tensor> | undefined
-  let loss = 0
   let clippedTokens = 0
   let onPolicyTokens = 0
   let weightSum = 0
   let transferredTokens = 0
   let klSum = 0
-  for (const rows of batches) {
+  const lossFns = batches.map((rows) => () => {
     const batch = rows.map((i) => examples[i]!)
     const width = Math.max(...rows.map((i) => lengths[i]!), 1)
-    const refLogprobs =
-      options.reference === undefined
-        ? undefined
-        : tf.tidy(() => completionLogprobs(options.reference!, batch).logprobs)
-    const old = tf.tensor2d(padRows(rows.map((i) => samples[i]!.oldLogprobs.slice(0, limit)), width))
-    const advantages = tf.tensor1d(rows.map((i) => samples[i]!.advantage))
     const transferred = tf.tensor1d(rows.map((i) => (samples[i]!.transferred ? 1 : 0)))
-    const aggRows = padRows(rows.map((i) => aggregation[i]!), width)
-    let stats: { clipped: number; weights: number; kl: number } = { clipped: 0, weights: 0, kl: 0 }
-    const { value, grads } = tf.variableGrads(() => {
-      const { logprobs, mask } = completionLogprobs(model, batch)
-      const out = icrlLoss(
-        {
-          logprobs,
-          oldLogprobs: old,
-          mask,
-          advantages,
-          transferred,
-          lengths: rows.map((i) => lengths[i]!),
-          aggregation: aggRows,
-          ...(refLogprobs === undefined ? {} : { refLogprobs }),
-        },
-        config,
-      )
-      const transferredMask = tf.mul(mask, tf.reshape(transferred, [rows.length, 1]))
-      stats = {
-        clipped: tf.sum(out.clipped).dataSync()[0]!,
-        weights: tf.sum(tf.mul(out.weights, transferredMask)).dataSync()[0]!,
-        kl: tf.sum(out.kl).dataSync()[0]!,
-      }
-      return out.loss
-    }, variables)
-    loss += value.dataSync()[0]!
-    value.dispose()
-    const list = variables.map((v) => grads[v.name] ?? tf.zerosLike(v))
-    if (summed === undefined) summed = list
-    else {
-      const prev = summed
-      summed = prev.map((g, k) => tf.add(g, list[k]!))
-      tf.dispose(prev)
-      tf.dispose(list)
-    }
-    tf.dispose([old, advantages, transferred])
-    if (refLogprobs !== undefined) refLogprobs.dispose()
-    const rowTransferred = rows.filter((i) => samples[i]!.transferred)
-    const tTokens = rowTransferred.reduce((a, i) => a + lengths[i]!, 0)
+    const { logprobs, mask } = completionLogprobs(model, batch)
+    const out = icrlLoss(
+      {
+        logprobs,
+        oldLogprobs: tf.tensor2d(padRows(rows.map((i) => samples[i]!.oldLogprobs.slice(0, limit)), width)),
+        mask,
+        advantages: tf.tensor1d(rows.map((i) => samples[i]!.advantage)),
+        transferred,
+        lengths: rows.map((i) => lengths[i]!),
+        aggregation: padRows(rows.map((i) => aggregation[i]!), width),
+        ...(options.reference === undefined ? {} : { refLogprobs: completionLogprobs(options.reference, batch).logprobs }),
+      },
+      config,
+    )
+    const transferredMask = tf.mul(mask, tf.reshape(transferred, [rows.length, 1]))
+    const tTokens = rows.filter((i) => samples[i]!.transferred).reduce((a, i) => a + lengths[i]!, 0)
     transferredTokens += tTokens
     onPolicyTokens += rows.reduce((a, i) => a + lengths[i]!, 0) - tTokens
-    clippedTokens += stats.clipped
-    weightSum += stats.weights
-    klSum += stats.kl
-  }
-  const applied = optimizer.applyGradients(summed!, loss)
-  tf.dispose(summed!)
+    clippedTokens += tf.sum(out.clipped).dataSync()[0]!
+    weightSum += tf.sum(tf.mul(out.weights, transferredMask)).dataSync()[0]!
+    klSum += tf.sum(out.kl).dataSync()[0]!
+    return out.loss
+  })
+  const { grads, loss } = summedGradients(model.variables, lossFns)
+  const applied = optimizer.applyGradients(grads, loss)
+  tf.dispose(grads)
   return {
     loss,
     gradNorm: applied.gradNorm,

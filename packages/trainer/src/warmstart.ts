@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import type { Demonstration, EnvironmentPackage } from "@icrl/core"
 import { evaluateRoles, type RoleEvaluation } from "./episodes.ts"
 import type { TransformerModel } from "./model.ts"
+import { microBatches, summedGradients } from "./gradients.ts"
 import { AdamW, type OptimizerConfig } from "./optimizer.ts"
 import { Rng } from "./rng.ts"
 import { completionLogprobs, type ScoringExample } from "./scoring.ts"
@@ -38,6 +39,8 @@ export interface WarmStartOptions {
   /** Overrides of the optimizer defaults (warmup 5% of the steps, cosine to 10%). */
   readonly optimizer?: Partial<OptimizerConfig>
   readonly onProgress?: (progress: WarmStartProgress) => void
+  /** Most padded tokens per micro-batch (default 8192); an update sums its micro-batches' gradients. */
+  readonly microBatchTokens?: number
 }
 
 export interface WarmStartResult {
@@ -117,6 +120,7 @@ export const warmStart = async (options: WarmStartOptions): Promise<WarmStartRes
     maxGradNorm: 1,
     ...options.optimizer,
   })
+  const microBatchTokens = options.microBatchTokens ?? 8192
   const rng = new Rng(seed)
   let queue: Array<Array<ScoringExample>> = []
   const losses: Array<number> = []
@@ -126,9 +130,21 @@ export const warmStart = async (options: WarmStartOptions): Promise<WarmStartRes
     for (let step = 1; step <= steps; step++) {
       if (queue.length === 0) queue = epochBatches(examples, Math.min(batchSize, examples.length), rng)
       const batch = queue.shift() as Array<ScoringExample>
-      const stats = optimizer.step(() => sftLoss(model, batch))
+      // Micro-batches bound memory on long prompts (agentic prompts run to ~1,000 tokens).
+      const batchTokens = batch.reduce((n, ex) => n + ex.completionIds.length, 0)
+      const parts = microBatches(batch.map((ex) => ex.promptIds.length + ex.completionIds.length), microBatchTokens)
+      const { grads, loss } = summedGradients(
+        model.variables,
+        parts.map((rows) => () => {
+          const part = rows.map((i) => batch[i]!)
+          const share = part.reduce((n, ex) => n + ex.completionIds.length, 0) / batchTokens
+          return tf.mul(sftLoss(model, part), share) as tf.Scalar
+        }),
+      )
+      const stats = optimizer.applyGradients(grads, loss)
+      tf.dispose(grads)
       losses.push(stats.loss)
-      tokens += batch.reduce((n, ex) => n + ex.completionIds.length, 0)
+      tokens += batchTokens
       options.onProgress?.({ step, steps, loss: stats.loss, lr: stats.lr, tokens, elapsedMs: performance.now() - started })
       if (step % 25 === 0) await Promise.resolve()
     }

@@ -3,7 +3,7 @@
  * exact prompt the model would see, then reads one line from stdin: a plain action, or a
  * completion with `<action>...</action>` (parsed as the model's would be). Works with piped stdin.
  */
-import type { EnvironmentPackage, Split, Task, Trajectory, Turn, TurnContext } from "@icrl/core"
+import { EpisodeRecorder, type EnvironmentPackage, type Split, type Task } from "@icrl/core"
 import { flagHelp, parseFlags } from "../flags.ts"
 import { loadForFlag, parseEnvOptions } from "../envOptions.ts"
 
@@ -46,27 +46,12 @@ export const playEpisode = async <T extends Task>(
   interactive = false,
 ): Promise<PlaySummary> => {
   const env = pkg.make(task)
-  const start = env.reset({ seed })
-  let observation = start.observation
-  let admissible = start.info.admissibleActions
-  const turns: Array<Turn> = []
-  let totalReward = 0
-  let won = false
-  let score = 0
+  const episode = new EpisodeRecorder(task, env.reset({ seed }))
   let ended = false
-  let terminated = false
-  let truncated = false
-  const trajectory = (): Trajectory => ({ taskId: task.id, turns, totalReward, won, score, terminated, truncated })
-  const context = (): TurnContext<T> => ({
-    task,
-    observation,
-    history: turns.slice(),
-    ...(admissible === undefined ? {} : { admissibleActions: admissible }),
-  })
   write(`${pkg.name} task ${task.id} (${task.split}), step cap ${pkg.maxSteps}. Type :help for commands.\n`)
   const showPrompt = () => {
-    const prompt = pkg.renderPrompt(context())
-    write(`\n===== what the model sees (step ${turns.length + 1}) =====\n${prompt}${prompt.endsWith("\n") ? "" : "\n"}=====\n`)
+    const prompt = pkg.renderPrompt(episode.context())
+    write(`\n===== what the model sees (step ${episode.turns.length + 1}) =====\n${prompt}${prompt.endsWith("\n") ? "" : "\n"}=====\n`)
     if (interactive) write("action> ")
   }
   showPrompt()
@@ -86,29 +71,15 @@ export const playEpisode = async <T extends Task>(
       continue
     }
     if (command === ":critique") {
-      write(pkg.referenceCritique === undefined ? "this environment has no reference critic\n" : `reference critique: ${pkg.referenceCritique(task, trajectory())}\n`)
+      write(pkg.referenceCritique === undefined ? "this environment has no reference critic\n" : `reference critique: ${pkg.referenceCritique(task, episode.trajectory())}\n`)
       if (interactive) write("action> ")
       continue
     }
     const completion = pkg.kind === "single-turn" || line.includes("<action>") ? line : `<action>${line}</action>`
     const parsed = pkg.kind === "single-turn" ? pkg.parseAction(line) : pkg.parseAction(completion)
-    const prompt = pkg.renderPrompt(context())
+    const prompt = pkg.renderPrompt(episode.context())
     const result = env.step(parsed.action)
-    turns.push({
-      prompt,
-      completion,
-      action: parsed.action,
-      actionValid: parsed.valid && result.info.actionValid,
-      observation: result.observation,
-      reward: result.reward,
-    })
-    totalReward += result.reward
-    won = result.info.won
-    score = result.info.score ?? (won ? 1 : 0)
-    observation = result.observation
-    admissible = result.info.admissibleActions
-    terminated = result.terminated
-    truncated = result.truncated
+    episode.record(prompt, completion, parsed, result)
     const flags = [result.info.actionValid ? "valid" : "INVALID", result.terminated ? "terminated" : "", result.truncated ? "truncated" : ""]
       .filter((f) => f !== "")
       .join(", ")
@@ -119,11 +90,12 @@ export const playEpisode = async <T extends Task>(
     }
     showPrompt()
   }
+  const { turns, won, score, totalReward } = episode
   write(`\n===== episode ${ended ? "over" : "stopped"}: ${turns.length} step${turns.length === 1 ? "" : "s"}, won ${won}, score ${score}, total reward ${Math.round(totalReward * 1000) / 1000} =====\n`)
   if (turns.length > 0) {
-    const attempt = pkg.renderAttempt(task, trajectory())
+    const attempt = pkg.renderAttempt(task, episode.trajectory())
     write(`the critic would read:${attempt.startsWith("\n") ? "" : "\n"}${attempt}\n`)
-    if (pkg.referenceCritique !== undefined) write(`reference critique: ${pkg.referenceCritique(task, trajectory())}\n`)
+    if (pkg.referenceCritique !== undefined) write(`reference critique: ${pkg.referenceCritique(task, episode.trajectory())}\n`)
   }
   return { steps: turns.length, won, score, totalReward, ended }
 }
