@@ -1,9 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core"
 
+/** Most rows x length^2 in one micro-batch: bounds the attention activations kept for backprop. */
+export const ATTENTION_AREA_BUDGET = 2_000_000
+
 /**
- * Splits rows into micro-batches of at most `budget` padded tokens (rows sorted by length
- * first, so each micro-batch pads little). Returns row indices; a row longer than the budget
- * gets a micro-batch of its own.
+ * Splits rows into micro-batches of at most `budget` padded tokens and at most
+ * {@link ATTENTION_AREA_BUDGET} rows x length^2 (rows sorted by length first, so each
+ * micro-batch pads little). Returns row indices; a row over a budget gets a micro-batch of its own.
  *
  * @example
  * microBatches([10, 300, 20], 256) // [[0, 2], [1]]
@@ -15,7 +18,7 @@ export const microBatches = (lengths: ReadonlyArray<number>, budget: number): Ar
   let width = 0
   for (const i of order) {
     const w = Math.max(width, lengths[i]!)
-    if (current.length > 0 && w * (current.length + 1) > budget) {
+    if (current.length > 0 && (w * (current.length + 1) > budget || w * w * (current.length + 1) > ATTENTION_AREA_BUDGET)) {
       out.push(current)
       current = []
     }

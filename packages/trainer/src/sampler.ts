@@ -160,6 +160,34 @@ const completionText = (tokenizer: Tokenizer, row: RowState): string => {
   return at < 0 ? text : text.slice(0, at)
 }
 
+/** Most rows x (prompt + budget)^2 in one decode batch: bounds the prefill's attention memory. */
+const ATTENTION_BUDGET = 8_000_000
+
+/**
+ * Consecutive chunks of at most `maxBatch` rows whose attention area (rows x longest
+ * sequence squared) stays within {@link ATTENTION_BUDGET}, so long agentic prompts do not
+ * exhaust the wasm heap; a row is never split.
+ */
+const decodeChunks = <R extends { readonly promptIds: ReadonlyArray<number>; readonly budget: number }>(
+  rows: ReadonlyArray<R>,
+  maxBatch: number,
+): Array<Array<R>> => {
+  const chunks: Array<Array<R>> = []
+  let current: Array<R> = []
+  let longest = 0
+  for (const row of rows) {
+    const length = Math.max(longest, row.promptIds.length + row.budget)
+    if (current.length > 0 && (current.length >= maxBatch || (current.length + 1) * length * length > ATTENTION_BUDGET)) {
+      chunks.push(current)
+      current = []
+    }
+    current.push(row)
+    longest = Math.max(...current.map((r) => r.promptIds.length + r.budget))
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}
+
 /**
  * Batched sampling with a KV cache. Each request is sampled with its own seeded generator
  * (`seed`, else its index in `requests`), so a request's tokens do not depend on the order of
@@ -212,7 +240,7 @@ export const generate = (
   if (rows.some((row) => row.budget > 0)) {
     const decoder = new Decoder(model)
     try {
-      for (let start = 0; start < rows.length; start += maxBatch) decodeBatch(model, decoder, tokenizer, rows.slice(start, start + maxBatch))
+      for (const chunk of decodeChunks(rows, maxBatch)) decodeBatch(model, decoder, tokenizer, chunk)
     } finally {
       decoder.dispose()
     }
