@@ -52,9 +52,12 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const rounds = positiveInt(argv, "rounds") ?? 3
   const perRound: Array<Record<string, number>> = []
   let ours: Awaited<ReturnType<typeof benchModel>> | undefined
+  let backendDescription = ""
   let torchEngine = ""
   for (let r = 0; r < rounds; r++) {
     ours = await benchModel({ preset: preset as PresetName, backend: backend as BackendName, threads, repeats, keepBackend: r > 0 })
+    // Later rounds keep the backend the first one selected (with its kernels); name that one.
+    if (r === 0) backendDescription = ours.backendDescription
     const torch = runTorchReference({ threads, repeats })
     if (typeof torch === "string") {
       console.log(JSON.stringify({ ours, torch: { unavailable: torch } }, null, 2))
@@ -83,7 +86,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
       {
         preset,
         parameters: ours!.parameters,
-        backend: ours!.backendDescription,
+        backend: backendDescription,
         torch: torchEngine,
         rounds: perRound,
         median: {
