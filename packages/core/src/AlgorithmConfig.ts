@@ -47,7 +47,7 @@ export const AlgorithmConfig = Schema.Struct({
   /** G: solver samples per task. */
   rollout_n: withDefault(PositiveInt, 4),
   /** Tasks per training step. */
-  train_batch_size: withDefault(PositiveInt, 8),
+  train_batch_size: withDefault(PositiveInt, 16),
   /** M: critiques sampled per selected attempt. */
   critiques_per_attempt: withDefault(PositiveInt, 1),
   /** Critique only failed attempts (r < max reward). */
@@ -82,7 +82,7 @@ export const AlgorithmConfig = Schema.Struct({
   loss_scale_factor: withDefault(NonNegative, 0),
   ppo_epochs: withDefault(PositiveInt, 1),
   /** RL learning rate. At 1e-4 and above the small CPU model's held-out accuracy collapsed within 20 steps (38% to 16%). */
-  lr: withDefault(Positive, 3e-5),
+  lr: withDefault(Positive, 1e-4),
   temperature: withDefault(NonNegative, 0.7),
   top_p: withDefault(Positive.check(Schema.isLessThanOrEqualTo(1)), 1),
   total_steps: withDefault(NonNegativeInt, 30),

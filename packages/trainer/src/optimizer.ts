@@ -266,6 +266,29 @@ export class AdamW {
   }
 }
 
+/**
+ * The RL optimizer: AdamW at a constant learning rate, no weight decay, beta2 0.999, continuing
+ * the moments of the optimizer that trained the initial weights (the warm start's) when given.
+ * Adam divides each update by a running gradient scale, so from fresh moments every weight
+ * moves by about `lr` per step whatever the size of its gradient. Policy gradients of a small
+ * model are mostly noise (on `math`, two independent 128-sample batches gave gradients with
+ * cosine 0.01 and -0.03, against 0.2-0.4 for two 16-demonstration supervised batches), and
+ * fresh moments turn that noise into full-size steps. Inherited second moments keep the
+ * supervised gradients' scale, so the weak RL gradients make proportionally small steps; beta2
+ * 0.999 keeps that scale through a run (with the warm start's 0.95 it fades within ~20 steps).
+ * Measured on `math` (GRPO, lr 1e-4, held-out greedy accuracy from 49%): fresh moments 23%
+ * after 10 steps; inherited moments, beta2 0.999: 45% after 10 and 20 steps; beta2 0.95: 40%
+ * after 10.
+ *
+ * @example
+ * const opt = rlOptimizer(model.variables, 1e-4, warmStartResult.optimizer.getState())
+ */
+export const rlOptimizer = (variables: ReadonlyArray<tf.Variable>, lr: number, inherited?: AdamWState): AdamW => {
+  const optimizer = new AdamW(variables, { lr, betas: [0.9, 0.999], warmupSteps: 0, totalSteps: 0, weightDecay: 0, maxGradNorm: 1 })
+  if (inherited !== undefined) optimizer.setState({ ...inherited, skippedSteps: 0 })
+  return optimizer
+}
+
 const sumSquares = (list: ReadonlyArray<Float32Array>): number => {
   let total = 0
   for (const g of list) for (let j = 0; j < g.length; j++) total += (g[j] as number) * (g[j] as number)

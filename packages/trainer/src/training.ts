@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join } from "node:path"
 import { checkpointExists, loadCheckpoint, loadModel, saveCheckpoint } from "./checkpoint.ts"
 import { modelConfig, TransformerModel, type PresetName } from "./model.ts"
-import { AdamW } from "./optimizer.ts"
+import { rlOptimizer, type AdamW, type AdamWState } from "./optimizer.ts"
 import { LocalPolicy } from "./policy.ts"
 import { policyUpdate } from "./policyUpdate.ts"
 import { ByteTokenizer } from "./tokenizer.ts"
@@ -121,7 +121,8 @@ const readMetrics = (path: string, upTo: number): Array<Record<string, unknown>>
 export const warmStartKey = (envName: string, settings: RunSettings, seed: number): string =>
   createHash("sha256")
     .update(
-      JSON.stringify([envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr]),
+      // "with-moments": cached warm starts carry their optimizer moments (older ones did not).
+      JSON.stringify([envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr, "with-moments"]),
     )
     .digest("hex")
     .slice(0, 16)
@@ -148,16 +149,15 @@ export const runTraining = async (options: RunOptions): Promise<RunResult> => {
   let startStep = 0
   let records: Array<Record<string, unknown>> = []
   let optimizer: AdamW
-
-  const makeOptimizer = (m: TransformerModel, a: AlgorithmConfig) =>
-    new AdamW(m.variables, { lr: a.lr, warmupSteps: 0, totalSteps: 0, weightDecay: 0, maxGradNorm: 1 })
+  // Moments the RL optimizer continues from (the warm start's, or the --init checkpoint's).
+  let inherited: AdamWState | undefined
 
   if (options.resume === true) {
     if (!existsSync(configPath)) throw new Error(`cannot resume ${out}: ${runFiles.config} not found`)
     if (!checkpointExists(latestDir)) throw new Error(`cannot resume ${out}: no checkpoint in ${latestDir}`)
     const loaded = await loadModel(latestDir)
     model = loaded.model
-    optimizer = makeOptimizer(model, algorithm)
+    optimizer = rlOptimizer(model.variables, algorithm.lr)
     const ckpt = await loadCheckpoint(latestDir, { model, optimizer })
     startStep = ckpt.step
     records = readMetrics(metricsPath, startStep)
@@ -171,12 +171,16 @@ export const runTraining = async (options: RunOptions): Promise<RunResult> => {
     mkdirSync(out, { recursive: true })
     writeJsonAtomic(configPath, { algorithm, settings, env: env.name })
     if (options.init !== undefined) {
-      model = (await loadModel(options.init)).model
+      const loaded = await loadModel(options.init)
+      model = loaded.model
+      inherited = loaded.checkpoint.optimizer?.state
       emit({ kind: "status", message: `initialized from ${options.init}` })
     } else {
       const cached = join(options.cacheDir, `warmstart-${env.name}-${warmStartKey(env.name, settings, algorithm.seed)}`)
       if (checkpointExists(cached)) {
-        model = (await loadModel(cached)).model
+        const loaded = await loadModel(cached)
+        model = loaded.model
+        inherited = loaded.checkpoint.optimizer?.state
         emit({ kind: "status", message: `warm start reused from ${cached}` })
       } else {
         model = new TransformerModel(modelConfig(settings.preset, tokenizer.vocabSize), algorithm.seed)
@@ -195,11 +199,12 @@ export const runTraining = async (options: RunOptions): Promise<RunResult> => {
           evalTasks: 0,
           onProgress: (p) => emit({ kind: "warmstart", step: p.step, steps: p.steps, loss: p.loss }),
         })
-        await saveCheckpoint(cached, { model, step: 0, config: { env: env.name, settings }, extra: { warmStart: { finalLoss: result.finalLoss, steps: result.steps } } })
+        inherited = result.optimizer.getState()
+        await saveCheckpoint(cached, { model, optimizer: result.optimizer, step: 0, config: { env: env.name, settings }, extra: { warmStart: { finalLoss: result.finalLoss, steps: result.steps } } })
         emit({ kind: "status", message: `warm start done (loss ${result.finalLoss.toFixed(3)}), cached in ${cached}` })
       }
     }
-    optimizer = makeOptimizer(model, algorithm)
+    optimizer = rlOptimizer(model.variables, algorithm.lr, inherited)
   }
 
   const save = async (step: number) => {

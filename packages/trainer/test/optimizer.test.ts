@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test"
 import * as tf from "@tensorflow/tfjs-core"
 import fc from "fast-check"
-import { AdamW, ByteTokenizer, defaultOptimizerConfig, demonstrationExample, learningRate, sftLoss, TransformerModel } from "../src/index.ts"
+import { AdamW, ByteTokenizer, defaultOptimizerConfig, demonstrationExample, learningRate, rlOptimizer, sftLoss, TransformerModel } from "../src/index.ts"
 import { microConfig, useWasm } from "./helpers.ts"
 
 beforeAll(useWasm)
@@ -151,5 +151,34 @@ describe("AdamW", () => {
     expect(tf.memory().numTensors).toBe(before)
     opt.dispose()
     model.dispose()
+  })
+})
+
+describe("rlOptimizer", () => {
+  test("fresh moments take full-size steps on a tiny gradient; inherited moments scale the step with the gradient", () => {
+    const lr = 1e-3
+    const tiny = [1e-3, -1e-3, 2e-3, -5e-4]
+    const moved = (inherit: boolean): Array<number> => {
+      const w = tf.variable(tf.zeros([4]))
+      // Moments of a run whose gradients were of size 1 (converged EMAs, long past bias correction).
+      const inherited = { step: 400, skippedSteps: 3, m: [new Float32Array(4)], v: [new Float32Array([1, 1, 1, 1])] }
+      const opt = rlOptimizer([w], lr, inherit ? inherited : undefined)
+      const g = tf.tensor1d(tiny)
+      opt.applyGradients([g], 0)
+      expect(opt.stepCount).toBe(inherit ? 401 : 1)
+      expect(opt.skippedCount).toBe(0)
+      const out = Array.from(w.dataSync()).map((x) => -x)
+      tf.dispose([w, g])
+      return out
+    }
+    const fresh = moved(false)
+    fresh.forEach((d, i) => expect(d).toBeCloseTo(Math.sign(tiny[i]!) * lr, 6))
+    const continued = moved(true)
+    continued.forEach((d, i) => {
+      expect(Math.sign(d)).toBe(Math.sign(tiny[i]!))
+      expect(Math.abs(d)).toBeLessThan(lr / 100)
+    })
+    // Proportional to the gradient, not its sign.
+    expect(continued[2]! / continued[0]!).toBeCloseTo(2, 3)
   })
 })

@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { runTraining, selectBackend, type RunSettings } from "../src/index.ts"
+import { loadCheckpoint, runTraining, selectBackend, type RunSettings } from "../src/index.ts"
 
 /** A one-step task: answer with the letter the task names ("say b" -> " b"). */
 interface LetterTask extends Task {
@@ -103,6 +103,20 @@ describe("runTraining (smoke runs on the tiny preset)", () => {
       expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).algorithm.algorithm).toBe(algo)
     })
   }
+
+  test("RL continues the warm start's optimizer moments (cached with the warm start)", async () => {
+    const cacheDir = join(root, "cache")
+    const cached = readdirSync(cacheDir).find((d) => d.startsWith("warmstart-letters-"))!
+    const warm = await loadCheckpoint(join(cacheDir, cached))
+    const start = await loadCheckpoint(join(root, "smoke-icrl", "checkpoints", "step-000000"))
+    expect(warm.optimizer?.state.step).toBe(settings.warmstartSteps)
+    expect(start.optimizer?.state.step).toBe(settings.warmstartSteps)
+    expect(start.optimizer?.state.v).toEqual(warm.optimizer!.state.v)
+    expect(start.optimizer?.state.m).toEqual(warm.optimizer!.state.m)
+    expect(start.optimizer?.config.lr).toBe(1e-3)
+    const after = await loadCheckpoint(join(root, "smoke-icrl", "checkpoints", "step-000001"))
+    expect(after.optimizer?.state.step).toBe(settings.warmstartSteps + 1)
+  })
 
   test("an existing run directory is never overwritten", async () => {
     const out = join(root, "smoke-icrl")

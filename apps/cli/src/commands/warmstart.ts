@@ -75,6 +75,8 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
     })
     await saveCheckpoint(out, {
       model,
+      // RL started with --init from this checkpoint continues these moments.
+      optimizer: result.optimizer,
       step: 0,
       config: { env: env.name, envOptions, preset, seed: values.seed, steps: values.steps, batchSize: values["batch-size"], lr: values.lr },
       extra: {
