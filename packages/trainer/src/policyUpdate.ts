@@ -18,23 +18,32 @@ export interface PolicyUpdateOptions {
 const padRows = (rows: ReadonlyArray<ReadonlyArray<number>>, width: number): Array<Array<number>> =>
   rows.map((r) => [...r, ...new Array<number>(Math.max(0, width - r.length)).fill(0)].slice(0, width))
 
+/** Gradients of the policy loss over a batch, before the optimizer (the caller disposes `grads`). */
+export interface PolicyGradients {
+  /** Summed over micro-batches, in variable order; empty when the batch has no tokens. */
+  readonly grads: ReadonlyArray<tf.Tensor>
+  readonly loss: number
+  readonly clipFraction: number
+  readonly meanCalibrationWeight: number
+  readonly kl: number
+  readonly tokens: number
+}
+
 /**
- * One policy-gradient update on a batch of samples (DESIGN.md §4 step 7): the ICRL loss over
- * every sample, computed in micro-batches whose gradients are summed (aggregation weights are
- * computed over the whole batch, so the result equals one big batch), then one AdamW step.
- * A non-finite loss or gradient skips the update and reports `skipped`.
+ * The gradient of the ICRL loss (DESIGN.md §4 step 7) over every sample, computed in
+ * micro-batches whose gradients are summed (aggregation weights are computed over the whole
+ * batch, so the result equals one big batch).
  *
  * @example
- * const stats = policyUpdate(model, tokenizer, optimizer, samples, config)
+ * const { grads } = policyGradients(model, tokenizer, samples, config)
  */
-export const policyUpdate = (
+export const policyGradients = (
   model: TransformerModel,
   tokenizer: Tokenizer,
-  optimizer: AdamW,
   samples: ReadonlyArray<TrainingSample>,
   config: AlgorithmConfig,
   options: PolicyUpdateOptions = {},
-): UpdateStats => {
+): PolicyGradients => {
   const limit = model.config.maxSeqLen - 1
   const examples: Array<ScoringExample> = samples.map((s) => ({
     promptIds: encodePrompt(tokenizer, s.prompt),
@@ -43,7 +52,7 @@ export const policyUpdate = (
   const lengths = examples.map((e) => e.completionIds.length)
   const tokens = lengths.reduce((a, b) => a + b, 0)
   if (samples.length === 0 || tokens === 0) {
-    return { loss: 0, gradNorm: 0, clipFraction: 0, meanCalibrationWeight: 0, kl: 0, tokens: 0, skipped: false }
+    return { grads: [], loss: 0, clipFraction: 0, meanCalibrationWeight: 0, kl: 0, tokens: 0 }
   }
   if (config.use_kl_loss && options.reference === undefined) throw new Error("policyUpdate: use_kl_loss needs a reference model")
   const aggregation = aggregationWeights(lengths, config.loss_agg_mode, config.loss_scale_factor)
@@ -84,15 +93,34 @@ export const policyUpdate = (
     return out.loss
   })
   const { grads, loss } = summedGradients(model.variables, lossFns)
-  const applied = optimizer.applyGradients(grads, loss)
-  tf.dispose(grads)
   return {
+    grads,
     loss,
-    gradNorm: applied.gradNorm,
     clipFraction: onPolicyTokens === 0 ? 0 : clippedTokens / onPolicyTokens,
     meanCalibrationWeight: transferredTokens === 0 ? 0 : weightSum / transferredTokens,
     kl: klSum / tokens,
     tokens,
-    skipped: applied.skipped,
   }
+}
+
+/**
+ * One policy-gradient update on a batch of samples: {@link policyGradients}, then one AdamW
+ * step. A non-finite loss or gradient skips the update and reports `skipped`.
+ *
+ * @example
+ * const stats = policyUpdate(model, tokenizer, optimizer, samples, config)
+ */
+export const policyUpdate = (
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  optimizer: AdamW,
+  samples: ReadonlyArray<TrainingSample>,
+  config: AlgorithmConfig,
+  options: PolicyUpdateOptions = {},
+): UpdateStats => {
+  const { grads, ...stats } = policyGradients(model, tokenizer, samples, config, options)
+  if (stats.tokens === 0) return { ...stats, gradNorm: 0, skipped: false }
+  const applied = optimizer.applyGradients(grads, stats.loss)
+  tf.dispose([...grads])
+  return { ...stats, gradNorm: applied.gradNorm, skipped: applied.skipped }
 }

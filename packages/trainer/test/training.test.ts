@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { loadCheckpoint, runTraining, selectBackend, type RunSettings } from "../src/index.ts"
+import { ByteTokenizer, loadCheckpoint, loadModel, measureGradientNoise, runTraining, selectBackend, type RunSettings } from "../src/index.ts"
 
 /** A one-step task: answer with the letter the task names ("say b" -> " b"). */
 interface LetterTask extends Task {
@@ -116,6 +116,30 @@ describe("runTraining (smoke runs on the tiny preset)", () => {
     expect(start.optimizer?.config.lr).toBe(1e-3)
     const after = await loadCheckpoint(join(root, "smoke-icrl", "checkpoints", "step-000001"))
     expect(after.optimizer?.state.step).toBe(settings.warmstartSteps + 1)
+  })
+
+  test("measureGradientNoise compares independent RL and supervised batches without changing the weights", async () => {
+    const { model } = await loadModel(join(root, "smoke-icrl", "checkpoints", "step-000002"))
+    const before = model.variables.map((v) => Array.from(v.dataSync()))
+    const report = await measureGradientNoise({
+      env: letterEnv,
+      model,
+      tokenizer: new ByteTokenizer(),
+      config: algorithm({ algorithm: "grpo" }),
+      batches: 3,
+      demonstrations: 4,
+    })
+    for (const part of [report.rl, report.supervised]) {
+      expect(part.cosines).toHaveLength(3)
+      expect(part.gradNorms).toHaveLength(3)
+      for (const c of part.cosines) expect(Math.abs(c)).toBeLessThanOrEqual(1)
+      expect(Number.isFinite(part.medianCosine)).toBe(true)
+    }
+    expect(report.supervised.gradNorms.every((n) => n > 0)).toBe(true)
+    expect(report.rl.solverAccuracy).toHaveLength(3)
+    model.variables.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(before[i]!))
+    await expect(measureGradientNoise({ env: letterEnv, model, tokenizer: new ByteTokenizer(), config: algorithm({}), batches: 1, demonstrations: 4 })).rejects.toThrow(/at least 2/)
+    model.dispose()
   })
 
   test("an existing run directory is never overwritten", async () => {

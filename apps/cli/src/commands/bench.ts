@@ -12,6 +12,7 @@ export const benchmarks: Readonly<Record<string, { readonly script: string; read
   blas: { script: "blas.ts", description: "matmul GFLOP/s: wasm vs OpenBLAS kernels" },
   serve: { script: "serve.ts", description: "server completions/s and tokens/s at 1, 8, 64 clients" },
   searchqa: { script: "searchqa.ts", description: "searches per second over the generated corpus" },
+  gradients: { script: "gradient-noise.ts", description: "RL vs supervised gradient agreement across batches at a checkpoint" },
 }
 
 /** `bun run bench NAME [args]`: runs bench/<script> in a child process and passes its exit code on. */
