@@ -13,7 +13,7 @@ const flags = {
   ...algorithmFlags,
   out: { type: "string", description: "run directory (default runs/<env>-<algo>-s<seed>)" },
   resume: { type: "string", description: "continue the run in this directory from its latest checkpoint" },
-  init: { type: "string", description: "start from this checkpoint instead of the warm start" },
+  init: { type: "string", description: "start from this checkpoint (and its optimizer moments, if saved) instead of the warm start" },
   config: { type: "string", description: "JSON file of algorithm knobs (verl-style names); flags override it" },
   preset: { type: "string", choices: presetNames, default: "small", description: "model size" },
   backend: { type: "string", choices: backendNames, default: "auto", description: "TensorFlow.js backend" },
