@@ -277,8 +277,9 @@ export class AdamW {
  * supervised gradients' scale, so the weak RL gradients make proportionally small steps; beta2
  * 0.999 keeps that scale through a run (with the warm start's 0.95 it fades within ~20 steps).
  * Measured on `math` (GRPO, lr 1e-4, from a checkpoint at 49% held-out greedy accuracy made
- * by supervised steps): fresh moments 23% after 10 steps; the supervised steps' moments with
- * beta2 0.999, 45% after 10 and 20 steps; with beta2 0.95, 40% after 10.
+ * by supervised steps): 32 tasks x 4 samples per step, fresh moments 23% after 10 steps, the
+ * supervised steps' moments with beta2 0.999 45% after 10 and 20 steps; 16 x 8 samples, those
+ * moments with beta2 0.95, 40% after 10.
  *
  * @example
  * const opt = rlOptimizer(model.variables, 1e-4, warmStartResult.optimizer.getState())
