@@ -10,6 +10,7 @@
  * Prints the median over runs and ends with one JSON line. Target: > 100k checks/s.
  */
 import { answersMatch, extractAnswer, gsm8kExpert, loadDataset, Rng } from "../packages/envs-math/src/index.ts"
+import { median } from "../packages/core/src/index.ts"
 
 const flag = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -87,10 +88,6 @@ const matchOnly = (): number => {
 }
 
 full()
-const median = (xs: Array<number>): number => {
-  const s = xs.slice().sort((a, b) => a - b)
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-}
 const fullRates: Array<number> = []
 const extractRates: Array<number> = []
 const matchRates: Array<number> = []

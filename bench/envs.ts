@@ -5,22 +5,13 @@
  *
  *   bun bench/envs.ts [--seconds S] [--rounds N]
  */
-import type { Environment, EnvironmentPackage, Task } from "../packages/core/src/index.ts"
+import { median, type Environment, type EnvironmentPackage, type Task } from "../packages/core/src/index.ts"
 import { household, Rng, searchCatalog, shop, shopCatalog, type ShopTask } from "../packages/envs-agentic/src/index.ts"
+import { positiveFlag } from "./args.ts"
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`)
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback
-  return Number.isFinite(value) && value > 0 ? value : fallback
-}
-const seconds = arg("seconds", 1)
-const rounds = arg("rounds", 3)
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
+const argv = process.argv.slice(2)
+const seconds = positiveFlag(argv, "seconds", 1, false)
+const rounds = positiveFlag(argv, "rounds", 3)
 
 interface Round {
   readonly stepsPerSecond: number

@@ -10,23 +10,11 @@ import { defaultAlgorithmConfig, type AlgorithmConfig, type EnvironmentPackage, 
 import { environments as agentic } from "../packages/envs-agentic/src/index.ts"
 import { environments as math } from "../packages/envs-math/src/index.ts"
 import { ByteTokenizer, loadModel, measureGradientNoise, selectBackend } from "../packages/trainer/src/index.ts"
+import { fail, flagValue, positiveFlag } from "./args.ts"
 
 const argv = process.argv.slice(2)
-const value = (name: string): string | undefined => {
-  const at = argv.indexOf(`--${name}`)
-  return at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-}
-const fail = (message: string): never => {
-  console.error(message)
-  process.exit(2)
-}
-const positive = (name: string, fallback: number, integer = true): number => {
-  const raw = value(name)
-  if (raw === undefined) return fallback
-  const n = Number(raw)
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) fail(`--${name} must be a positive ${integer ? "integer" : "number"}, got ${raw}`)
-  return n
-}
+const value = (name: string): string | undefined => flagValue(argv, name)
+const positive = (name: string, fallback: number, integer = true): number => positiveFlag(argv, name, fallback, integer)
 
 const checkpoint = value("checkpoint") ?? fail("usage: bun run bench gradients --checkpoint DIR [--env math] [--algo grpo|icrl] [--batches 4] ...")
 const envName = value("env") ?? "math"

@@ -12,18 +12,8 @@
  */
 import { backendNames, benchModel, type BackendName, type PresetName, presetNames } from "../packages/trainer/src/index.ts"
 import { loadOpenBlas, measureSgemmPeak, runTorchReference } from "../packages/trainer/src/blas/index.ts"
+import { fail, flagValue as value } from "./args.ts"
 
-const value = (argv: ReadonlyArray<string>, name: string): string | undefined => {
-  const at = argv.indexOf(`--${name}`)
-  if (at >= 0) return argv[at + 1]
-  const inline = argv.find((a) => a.startsWith(`--${name}=`))
-  return inline?.slice(name.length + 3)
-}
-
-const fail = (message: string): never => {
-  console.error(message)
-  process.exit(2)
-}
 
 const positiveInt = (argv: ReadonlyArray<string>, name: string): number | undefined => {
   const raw = value(argv, name)

@@ -13,20 +13,12 @@ import {
   searchQaTasks,
   searchQaWorld,
 } from "../packages/envs-agentic/src/index.ts"
+import { positiveFlag } from "./args.ts"
+import { median } from "../packages/core/src/index.ts"
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`)
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback
-  return Number.isFinite(value) && value > 0 ? value : fallback
-}
-const seconds = arg("seconds", 1)
-const rounds = arg("rounds", 3)
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
+const argv = process.argv.slice(2)
+const seconds = positiveFlag(argv, "seconds", 1, false)
+const rounds = positiveFlag(argv, "rounds", 3)
 
 const buildStart = performance.now()
 buildSearchQaWorld(0)

@@ -10,31 +10,10 @@
  *   bun bench/serve.ts --checkpoint DIR [--clients 1,8,64] [--max-tokens 32] [--seconds 6]
  *                      [--repeats 3] [--backend auto] [--threads 2]
  */
+import { median } from "../packages/core/src/index.ts"
 import { backendNames, selectBackend, serveCheckpoint, type BackendName } from "../packages/trainer/src/index.ts"
+import { fail, flagValue as value, positiveFlag as positive } from "./args.ts"
 
-const value = (argv: ReadonlyArray<string>, name: string): string | undefined => {
-  const at = argv.indexOf(`--${name}`)
-  if (at >= 0) return argv[at + 1]
-  return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-}
-
-const fail = (message: string): never => {
-  console.error(message)
-  process.exit(2)
-}
-
-const positive = (argv: ReadonlyArray<string>, name: string, fallback: number, integer = true): number => {
-  const raw = value(argv, name)
-  if (raw === undefined) return fallback
-  const n = Number(raw)
-  return Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)) ? n : fail(`--${name} must be a positive ${integer ? "integer" : "number"}, got ${raw}`)
-}
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 
 interface Round {
   readonly completions: number

@@ -15,6 +15,19 @@ export const tQuantile95 = (df: number): number => {
   return 1.96
 }
 
+/**
+ * The median of a sample (the mean of the two middle values for an even count; NaN when empty).
+ *
+ * @example
+ * median([3, 1, 2, 10]) // 2.5
+ */
+export const median = (values: ReadonlyArray<number>): number => {
+  if (values.length === 0) return Number.NaN
+  const s = [...values].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
 export interface Interval {
   readonly mean: number
   /** Half-width of the 95% interval; 0 when there are fewer than two values (no interval). */

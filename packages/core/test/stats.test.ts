@@ -1,6 +1,22 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
-import { criticGains, meanInterval, proportionInterval, shouldTransfer } from "../src/index.ts"
+import { criticGains, meanInterval, median, proportionInterval, shouldTransfer } from "../src/index.ts"
+
+describe("median", () => {
+  test("at least half the values lie on each side, it ignores order, and shifts with the sample", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: -100, max: 100 }), (xs, c) => {
+        const m = median(xs)
+        expect(xs.filter((x) => x <= m).length * 2).toBeGreaterThanOrEqual(xs.length)
+        expect(xs.filter((x) => x >= m).length * 2).toBeGreaterThanOrEqual(xs.length)
+        expect(median([...xs].reverse())).toBe(m)
+        expect(median(xs.map((x) => x + c))).toBe(m + c)
+      }),
+    )
+    expect(median([3, 1, 2, 10])).toBe(2.5)
+    expect(median([])).toBeNaN()
+  })
+})
 
 describe("intervals", () => {
   test("hand-computed values", () => {

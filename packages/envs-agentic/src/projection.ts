@@ -4,7 +4,7 @@
  * guidance from an earlier attempt and its critique), how its completion is turned into an
  * action, and the trajectory text the critic reads.
  */
-import type { Trajectory, TurnContext } from "@icrl/core"
+import type { StepResult, Trajectory, TurnContext } from "@icrl/core"
 import { ConfigError } from "@icrl/core"
 import { Effect, Schema } from "effect"
 
@@ -98,6 +98,25 @@ export const normalizeAction = (action: string): string => {
 
 /** Observation returned by steps taken after an episode ended. */
 export const EPISODE_OVER = "The episode has ended."
+
+/**
+ * The result of a step taken after the episode ended: no reward, an invalid action, nothing
+ * admissible, and the episode's final `won`, `score`, `steps` (and any other info) unchanged.
+ *
+ * @example
+ * if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: 0, steps: this.steps })
+ */
+export const episodeOverStep = (
+  terminated: boolean,
+  truncated: boolean,
+  info: { readonly won: boolean; readonly score: number; readonly steps: number; readonly [key: string]: unknown },
+): StepResult => ({
+  observation: EPISODE_OVER,
+  reward: 0,
+  terminated,
+  truncated,
+  info: { ...info, actionValid: false, admissibleActions: [] },
+})
 
 /** The longest action text kept by {@link parseAction}. */
 export const maxActionLength = 200

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { median } from "@icrl/core"
 import { type BackendName, selectBackend } from "./backend.ts"
 import { modelConfig, type PresetName, TransformerModel } from "./model.ts"
 import { AdamW } from "./optimizer.ts"
@@ -50,11 +51,6 @@ export interface BenchModelResult {
   }
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = xs.slice().sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
-}
 
 /**
  * Measures training and sampling throughput of a preset: training tokens/s of

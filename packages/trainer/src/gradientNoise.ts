@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { collectTrainingBatch, type AlgorithmConfig, type EnvironmentPackage, type Task } from "@icrl/core"
+import { collectTrainingBatch, median, type AlgorithmConfig, type EnvironmentPackage, type Task } from "@icrl/core"
 import { Effect } from "effect"
 import { summedGradients } from "./gradients.ts"
 import type { TransformerModel } from "./model.ts"
@@ -24,11 +24,6 @@ export interface GradientNoiseReport {
 /** Euclidean norm of a flattened gradient. */
 const norm = (a: Float64Array): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0))
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 
 /**
  * Pairwise cosine similarities of vectors (0 where either is all zeros), their median and the

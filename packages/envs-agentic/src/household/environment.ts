@@ -3,7 +3,7 @@
  * invalid-action penalty, and ALFWorld's "Nothing happens." for anything not admissible.
  */
 import { type Environment, type ResetOptions, type ResetResult, type StepResult, TaskNotFound } from "@icrl/core"
-import { EPISODE_OVER, normalizeAction } from "../projection.ts"
+import { episodeOverStep, normalizeAction } from "../projection.ts"
 import { householdLayout, type HouseholdTask, householdTaskFromId } from "./task.ts"
 import { HouseholdWorld, NOTHING_HAPPENS } from "./world.ts"
 
@@ -61,15 +61,7 @@ export class HouseholdEnvironment implements Environment {
   }
 
   step(action: string): StepResult {
-    if (this.terminated || this.truncated) {
-      return {
-        observation: EPISODE_OVER,
-        reward: 0,
-        terminated: this.terminated,
-        truncated: this.truncated,
-        info: { won: this.won, actionValid: false, admissibleActions: [], score: this.won ? 1 : 0, steps: this.steps },
-      }
-    }
+    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.won ? 1 : 0, steps: this.steps })
     this.steps++
     const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
     const result = text === "" ? { valid: false, observation: NOTHING_HAPPENS } : this.world.act(text)

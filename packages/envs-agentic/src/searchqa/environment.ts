@@ -5,7 +5,7 @@
  * the searches and the answer.
  */
 import { type Environment, type ResetOptions, type ResetResult, type StepResult, TaskNotFound } from "@icrl/core"
-import { EPISODE_OVER, normalizeAction } from "../projection.ts"
+import { episodeOverStep, normalizeAction } from "../projection.ts"
 import { exactMatch, tokenF1 } from "./answer.ts"
 import { loadCorpusFile } from "./loader.ts"
 import { type SearchQaTask, searchQaTaskFromId } from "./task.ts"
@@ -148,15 +148,7 @@ export class SearchQaEnvironment implements Environment {
   }
 
   step(action: string): StepResult {
-    if (this.terminated || this.truncated) {
-      return {
-        observation: EPISODE_OVER,
-        reward: 0,
-        terminated: this.terminated,
-        truncated: this.truncated,
-        info: { won: this.won, actionValid: false, admissibleActions: [], score: this.score, steps: this.steps, searches: this.searches.length },
-      }
-    }
+    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.score, steps: this.steps, searches: this.searches.length })
     this.steps++
     const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
     let valid = false

@@ -3,7 +3,7 @@
  * (`search[query]`, `click[button]`), with the WebShop reward on Buy Now.
  */
 import { type Environment, type ResetOptions, type ResetResult, type StepResult, TaskNotFound } from "@icrl/core"
-import { EPISODE_OVER, normalizeAction } from "../projection.ts"
+import { episodeOverStep, normalizeAction } from "../projection.ts"
 import { type Catalog, type Product, searchCatalog, shopCatalog } from "./catalog.ts"
 import { type ShopRewardBreakdown, shopReward } from "./reward.ts"
 import { type ShopTask, shopTaskFromId } from "./task.ts"
@@ -229,15 +229,7 @@ export class ShopEnvironment implements Environment {
   }
 
   step(action: string): StepResult {
-    if (this.terminated || this.truncated) {
-      return {
-        observation: EPISODE_OVER,
-        reward: 0,
-        terminated: this.terminated,
-        truncated: this.truncated,
-        info: { won: this.won, actionValid: false, admissibleActions: [], score: this.bought?.breakdown.reward ?? 0, steps: this.steps },
-      }
-    }
+    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.bought?.breakdown.reward ?? 0, steps: this.steps })
     this.steps++
     const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
     const valid = text !== "" && this.act(text)

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { median } from "@icrl/core"
 import { ptr } from "bun:ffi"
 import { CblasNoTrans, CblasRowMajor, loadOpenBlas, type OpenBlas } from "./OpenBlas.ts"
 import { planMatMul } from "./matMul.ts"
@@ -69,11 +70,6 @@ export const transformerMatMuls = (d: TransformerDims): Array<MatMulCase> => {
   ]
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2
-}
 
 const flopsOf = (c: MatMulCase): number => {
   const plan = planMatMul(c.a, c.b, c.transposeA, c.transposeB)
