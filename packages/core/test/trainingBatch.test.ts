@@ -57,7 +57,7 @@ const scripted = () => {
         return requests.map((r) => {
           const x = /Problem: (\d+)/.exec(r.prompt)?.[1] ?? "?"
           if (r.prompt.endsWith("Critique:")) return complete(` use ${x}`)
-          if (r.prompt.endsWith("Revised solution:")) return complete(/Critique: use (\d+)/.exec(r.prompt)?.[1] ?? "?")
+          if (r.prompt.includes("\nCritique:")) return complete(/Critique: use (\d+)/.exec(r.prompt)?.[1] ?? "?")
           return complete((r.seed ?? 0) % 2 === 0 ? x : `${x}9`)
         })
       }),

@@ -133,8 +133,9 @@ describe("math warm start", () => {
     const byText = new Map(mathTasks("train", { seed: 2, count: 400, options: { difficulty: "1-3" } }).map((t) => [t.text, t] as const))
     let wrongRefines = 0
     for (const d of demos.filter((x) => x.role === "refiner")) {
-      const m = /^Problem: (.*)\nAttempt:(.*)\nCritique:(.*)\nRevised solution:$/.exec(d.prompt)
+      const m = /^Problem: (.*)\nAttempt:(.*)\nCritique:(.*)\nProblem: (.*)\nSolution:$/.exec(d.prompt)
       expect(m).not.toBeNull()
+      expect(m![4]).toBe(m![1])
       const task = byText.get(m![1]!) as MathTask
       expect(d.completion).toBe(task.solution + STOP)
       if (m![3] !== " The solution is correct.") {
