@@ -39,7 +39,12 @@ export interface WarmStartOptions {
   /** Overrides of the optimizer defaults (warmup 5% of the steps, cosine to 10%). */
   readonly optimizer?: Partial<OptimizerConfig>
   readonly onProgress?: (progress: WarmStartProgress) => void
-  /** Most padded tokens per micro-batch (default 8192); an update sums its micro-batches' gradients. */
+  /**
+   * Most padded tokens per micro-batch (default 2400); an update sums its micro-batches'
+   * gradients. Micro-batches take rows sorted by length, so a small budget also pads less: on
+   * the math mix (solver demos ~54 tokens, refiner demos ~140), 60 steps of 32 took a median
+   * 39 s at 2400 against 55 s at 8192 (one batch per update), with the same loss.
+   */
   readonly microBatchTokens?: number
 }
 
@@ -125,7 +130,7 @@ export const warmStart = async (options: WarmStartOptions): Promise<WarmStartRes
     maxGradNorm: 1,
     ...options.optimizer,
   })
-  const microBatchTokens = options.microBatchTokens ?? 8192
+  const microBatchTokens = options.microBatchTokens ?? 2400
   const rng = new Rng(seed)
   let queue: Array<Array<ScoringExample>> = []
   const losses: Array<number> = []
