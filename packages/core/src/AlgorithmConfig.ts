@@ -85,7 +85,7 @@ export const AlgorithmConfig = Schema.Struct({
   lr: withDefault(Positive, 1e-4),
   temperature: withDefault(NonNegative, 0.7),
   top_p: withDefault(Positive.check(Schema.isLessThanOrEqualTo(1)), 1),
-  total_steps: withDefault(NonNegativeInt, 30),
+  total_steps: withDefault(NonNegativeInt, 40),
   seed: withDefault(Schema.Int, 0),
 })
 export type AlgorithmConfig = typeof AlgorithmConfig.Type

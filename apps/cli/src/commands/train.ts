@@ -22,7 +22,7 @@ const flags = {
   "eval-tasks": { type: "number", integer: true, min: 1, default: 200, description: "held-out tasks per evaluation" },
   "pass-k": { type: "number", integer: true, min: 0, default: 0, description: "samples per task for pass@k in the final evaluation" },
   "checkpoint-every": { type: "number", integer: true, min: 0, default: 10, description: "checkpoint every N steps" },
-  "warmstart-steps": { type: "number", integer: true, min: 0, default: 400, description: "warm-start SFT steps" },
+  "warmstart-steps": { type: "number", integer: true, min: 0, default: 600, description: "warm-start SFT steps" },
   "warmstart-batch": { type: "number", integer: true, min: 1, default: 32, description: "warm-start demonstrations per step" },
   "warmstart-lr": { type: "number", default: 3e-3, description: "warm-start peak learning rate" },
   "token-budget": { type: "number", integer: true, min: 0, default: 0, description: "stop RL after this many generated tokens (0: none)" },
