@@ -121,8 +121,10 @@ const readMetrics = (path: string, upTo: number): Array<Record<string, unknown>>
 export const warmStartKey = (envName: string, settings: RunSettings, seed: number): string =>
   createHash("sha256")
     .update(
-      // "with-moments": cached warm starts carry their optimizer moments (older ones did not).
-      JSON.stringify([envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr, "with-moments"]),
+      // The last entry names the warm start's format, so caches from older code are not reused:
+      // "with-moments" (they carry optimizer moments), "refine-v2" (refine prompts that end
+      // with the solver prompt, and length-sorted micro-batches).
+      JSON.stringify([envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr, "with-moments", "refine-v2"]),
     )
     .digest("hex")
     .slice(0, 16)
