@@ -6,9 +6,8 @@
  *   bun bench/gradient-noise.ts --checkpoint DIR [--env math] [--algo grpo|icrl] [--batches 4]
  *     [--batch-size 16] [--group-size 8] [--temperature 0.7] [--demos 16] [--threads 2]
  */
-import { defaultAlgorithmConfig, type AlgorithmConfig, type EnvironmentPackage, type Task } from "../packages/core/src/index.ts"
-import { environments as agentic } from "../packages/envs-agentic/src/index.ts"
-import { environments as math } from "../packages/envs-math/src/index.ts"
+import { loadForFlag } from "../apps/cli/src/envOptions.ts"
+import { defaultAlgorithmConfig, type AlgorithmConfig } from "../packages/core/src/index.ts"
 import { ByteTokenizer, loadModel, measureGradientNoise, selectBackend } from "../packages/trainer/src/index.ts"
 import { fail, flagValue, positiveFlag } from "./args.ts"
 
@@ -18,11 +17,12 @@ const positive = (name: string, fallback: number, integer = true): number => pos
 
 const checkpoint = value("checkpoint") ?? fail("usage: bun run bench gradients --checkpoint DIR [--env math] [--algo grpo|icrl] [--batches 4] ...")
 const envName = value("env") ?? "math"
-const all: ReadonlyArray<EnvironmentPackage<Task>> = [...math, ...agentic] as ReadonlyArray<EnvironmentPackage<Task>>
-const env = all.find((e) => e.name === envName) ?? fail(`--env: unknown environment "${envName}"; one of ${all.map((e) => e.name).join(", ")}`)
+// The same lookup as the commands' --env: any workspace environment package, by name.
+const env = await loadForFlag(envName).catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)))
 const algorithm = value("algo") ?? "grpo"
 if (algorithm !== "grpo" && algorithm !== "icrl") fail(`--algo must be grpo or icrl, got ${algorithm}`)
 const batches = positive("batches", 4)
+const demonstrations = positive("demos", 16)
 if (batches < 2) fail("--batches must be at least 2")
 const config: AlgorithmConfig = {
   ...defaultAlgorithmConfig,
@@ -36,7 +36,7 @@ const config: AlgorithmConfig = {
 const backend = await selectBackend("auto", { threads: positive("threads", 2) })
 const { model } = await loadModel(checkpoint)
 const started = performance.now()
-const report = await measureGradientNoise({ env, model, tokenizer: new ByteTokenizer(), config, batches, demonstrations: positive("demos", 16) })
+const report = await measureGradientNoise({ env, model, tokenizer: new ByteTokenizer(), config, batches, demonstrations })
 const round = (xs: ReadonlyArray<number>) => xs.map((x) => Number(x.toFixed(4)))
 console.log(
   JSON.stringify(
@@ -56,7 +56,7 @@ console.log(
         gradNorms: round(report.rl.gradNorms),
       },
       supervised: {
-        demonstrationsPerBatch: positive("demos", 16),
+        demonstrationsPerBatch: demonstrations,
         medianCosine: Number(report.supervised.medianCosine.toFixed(4)),
         cosines: round(report.supervised.cosines),
         gradNorms: round(report.supervised.gradNorms),

@@ -14,7 +14,6 @@ import { backendNames, benchModel, type BackendName, type PresetName, presetName
 import { loadOpenBlas, measureSgemmPeak, runTorchReference } from "../packages/trainer/src/blas/index.ts"
 import { fail, flagValue as value } from "./args.ts"
 
-
 const positiveInt = (argv: ReadonlyArray<string>, name: string): number | undefined => {
   const raw = value(argv, name)
   if (raw === undefined) return undefined

@@ -14,7 +14,6 @@ import { median } from "../packages/core/src/index.ts"
 import { backendNames, selectBackend, serveCheckpoint, type BackendName } from "../packages/trainer/src/index.ts"
 import { fail, flagValue as value, positiveFlag as positive } from "./args.ts"
 
-
 interface Round {
   readonly completions: number
   readonly tokens: number

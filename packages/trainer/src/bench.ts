@@ -51,7 +51,6 @@ export interface BenchModelResult {
   }
 }
 
-
 /**
  * Measures training and sampling throughput of a preset: training tokens/s of
  * forward + backward + AdamW on `trainBatch x trainSeqLen` tokens, and sampling new tokens/s

@@ -24,7 +24,6 @@ export interface GradientNoiseReport {
 /** Euclidean norm of a flattened gradient. */
 const norm = (a: Float64Array): number => Math.sqrt(a.reduce((s, x) => s + x * x, 0))
 
-
 /**
  * Pairwise cosine similarities of vectors (0 where either is all zeros), their median and the
  * vectors' norms.

@@ -121,10 +121,10 @@ const readMetrics = (path: string, upTo: number): Array<Record<string, unknown>>
 export const warmStartKey = (envName: string, settings: RunSettings, seed: number): string =>
   createHash("sha256")
     .update(
-      // The last entry names the warm start's format, so caches from older code are not reused:
-      // "with-moments" (they carry optimizer moments), "refine-v2" (refine prompts that end
-      // with the solver prompt, and length-sorted micro-batches).
-      JSON.stringify([envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr, "with-moments", "refine-v2"]),
+      // The last entry names the warm start's format, so caches made by older code are not
+      // reused: "v3" holds optimizer moments and was trained on refine prompts that end with the
+      // solver prompt.
+      JSON.stringify([envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr, "v3"]),
     )
     .digest("hex")
     .slice(0, 16)
@@ -203,6 +203,7 @@ export const runTraining = async (options: RunOptions): Promise<RunResult> => {
         })
         inherited = result.optimizer.getState()
         await saveCheckpoint(cached, { model, optimizer: result.optimizer, step: 0, config: { env: env.name, settings }, extra: { warmStart: { finalLoss: result.finalLoss, steps: result.steps } } })
+        result.optimizer.dispose()
         emit({ kind: "status", message: `warm start done (loss ${result.finalLoss.toFixed(3)}), cached in ${cached}` })
       }
     }

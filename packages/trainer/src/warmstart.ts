@@ -62,12 +62,10 @@ export interface WarmStartResult {
   readonly evaluation?: RoleEvaluation
   /**
    * The optimizer after the last update, holding its moments: RL continues from them (see
-   * `rlOptimizer`), and `saveCheckpoint` stores them with the model.
+   * `rlOptimizer`), and `saveCheckpoint` stores them with the model. The caller disposes it.
    */
   readonly optimizer: AdamW
 }
-
-/** Length of an example as the model sees it (prompt + completion). */
 
 /**
  * One epoch of batches: a shuffled order cut into consecutive batches. Batches are not
@@ -136,26 +134,31 @@ export const warmStart = async (options: WarmStartOptions): Promise<WarmStartRes
   const losses: Array<number> = []
   let tokens = 0
   const started = performance.now()
-  for (let step = 1; step <= steps; step++) {
-    if (queue.length === 0) queue = epochBatches(examples, Math.min(batchSize, examples.length), rng)
-    const batch = queue.shift() as Array<ScoringExample>
-    // Micro-batches bound memory on long prompts (agentic prompts run to ~1,000 tokens).
-    const batchTokens = batch.reduce((n, ex) => n + ex.completionIds.length, 0)
-    const parts = microBatches(batch.map((ex) => ex.promptIds.length + ex.completionIds.length), microBatchTokens)
-    const { grads, loss } = summedGradients(
-      model.variables,
-      parts.map((rows) => () => {
-        const part = rows.map((i) => batch[i]!)
-        const share = part.reduce((n, ex) => n + ex.completionIds.length, 0) / batchTokens
-        return tf.mul(sftLoss(model, part), share) as tf.Scalar
-      }),
-    )
-    const stats = optimizer.applyGradients(grads, loss)
-    tf.dispose(grads)
-    losses.push(stats.loss)
-    tokens += batchTokens
-    options.onProgress?.({ step, steps, loss: stats.loss, lr: stats.lr, tokens, elapsedMs: performance.now() - started })
-    if (step % 25 === 0) await Promise.resolve()
+  try {
+    for (let step = 1; step <= steps; step++) {
+      if (queue.length === 0) queue = epochBatches(examples, Math.min(batchSize, examples.length), rng)
+      const batch = queue.shift() as Array<ScoringExample>
+      // Micro-batches bound memory on long prompts (agentic prompts run to ~1,000 tokens).
+      const batchTokens = batch.reduce((n, ex) => n + ex.completionIds.length, 0)
+      const parts = microBatches(batch.map((ex) => ex.promptIds.length + ex.completionIds.length), microBatchTokens)
+      const { grads, loss } = summedGradients(
+        model.variables,
+        parts.map((rows) => () => {
+          const part = rows.map((i) => batch[i]!)
+          const share = part.reduce((n, ex) => n + ex.completionIds.length, 0) / batchTokens
+          return tf.mul(sftLoss(model, part), share) as tf.Scalar
+        }),
+      )
+      const stats = optimizer.applyGradients(grads, loss)
+      tf.dispose(grads)
+      losses.push(stats.loss)
+      tokens += batchTokens
+      options.onProgress?.({ step, steps, loss: stats.loss, lr: stats.lr, tokens, elapsedMs: performance.now() - started })
+      if (step % 25 === 0) await Promise.resolve()
+    }
+  } catch (cause) {
+    optimizer.dispose()
+    throw cause
   }
   const elapsedMs = performance.now() - started
   const tail = losses.slice(-10)

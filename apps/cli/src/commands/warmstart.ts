@@ -88,6 +88,7 @@ export const run = async (argv: ReadonlyArray<string>): Promise<number> => {
         },
       },
     })
+    result.optimizer.dispose()
     const summary = {
       env: env.name,
       preset,

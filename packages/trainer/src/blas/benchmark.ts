@@ -70,7 +70,6 @@ export const transformerMatMuls = (d: TransformerDims): Array<MatMulCase> => {
   ]
 }
 
-
 const flopsOf = (c: MatMulCase): number => {
   const plan = planMatMul(c.a, c.b, c.transposeA, c.transposeB)
   return 2 * plan.k * plan.outShape.reduce((x, y) => x * y, 1)
