@@ -2,7 +2,16 @@ import { Effect, Layer, Semaphore } from "effect"
 import { ConfigError, PolicyError } from "./Errors.ts"
 import { PolicyService, type Completion, type GenerationRequest, type Policy } from "./Policy.ts"
 import type { Role } from "./Role.ts"
-import { mixSeed } from "./Rng.ts"
+import {
+  backoffDelay,
+  completionRequestBody,
+  describeReply,
+  httpExchange,
+  parseCompletionResponse,
+  requestHeaders,
+  retryableReply,
+  type CompletionEndpoint,
+} from "./openAIHttp.ts"
 
 /** How to reach an OpenAI-compatible endpoint and how hard to try. */
 export interface OpenAIPolicyOptions {
@@ -17,7 +26,7 @@ export interface OpenAIPolicyOptions {
   /** Shown in logs and metrics; defaults to `model@baseUrl`. */
   readonly name?: string
   /** `completions` (default): raw prompts to `/completions`; `chat`: each prompt as one user message to `/chat/completions`. */
-  readonly endpoint?: "completions" | "chat"
+  readonly endpoint?: CompletionEndpoint
   /** Most HTTP requests in flight at once, over all concurrent `generate` calls (default 32). */
   readonly maxConcurrency?: number
   /** Limit of one HTTP attempt in milliseconds (default 120000). */
@@ -65,94 +74,6 @@ type Attempt =
   | { readonly kind: "ok"; readonly completion: Completion; readonly usage: { readonly prompt: number; readonly completion: number } }
   | { readonly kind: "retry"; readonly reason: string; readonly retryAfterMs: number | undefined }
   | { readonly kind: "fail"; readonly reason: string }
-
-const tokenIdPattern = /^token_id:(-?\d+)$/
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
-
-const finiteOr = (value: unknown, fallback: number): number => (typeof value === "number" && Number.isFinite(value) ? value : fallback)
-
-/** `Retry-After` in milliseconds (delta-seconds or an HTTP date), if the header is usable. */
-const retryAfterMs = (header: string | null): number | undefined => {
-  if (header === null) return undefined
-  const seconds = Number(header)
-  if (header.trim() !== "" && Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(header)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
-/** The error message of an OpenAI-style error body, else the start of the raw text. */
-const errorMessage = (text: string): string => {
-  try {
-    const body: unknown = JSON.parse(text)
-    if (isRecord(body) && isRecord(body["error"]) && typeof body["error"]["message"] === "string") return body["error"]["message"]
-    if (isRecord(body) && typeof body["message"] === "string") return body["message"]
-  } catch {
-    // Not JSON: fall through to the raw text.
-  }
-  return text.slice(0, 300)
-}
-
-/**
- * Token ids and log-probs of one choice. Tokens written `token_id:N` (the answer to
- * `return_tokens_as_token_ids`) give exact ids; other token strings give -1 per token. Without
- * any log-prob data the usage count gives the length, with -1 ids and NaN log-probs.
- */
-const tokensOf = (
-  entries: ReadonlyArray<{ readonly token: unknown; readonly logprob: unknown }> | undefined,
-  completionTokens: number | undefined,
-): { tokenIds: Array<number>; logprobs: Array<number> } => {
-  if (entries === undefined) {
-    const count = completionTokens ?? 0
-    return { tokenIds: Array.from({ length: count }, () => -1), logprobs: Array.from({ length: count }, () => Number.NaN) }
-  }
-  return {
-    tokenIds: entries.map(({ token }) => {
-      const match = typeof token === "string" ? tokenIdPattern.exec(token) : null
-      return match === null ? -1 : Number(match[1])
-    }),
-    logprobs: entries.map(({ logprob }) => finiteOr(logprob, Number.NaN)),
-  }
-}
-
-/** Parses a `/completions` or `/chat/completions` response body into a completion. */
-const parseResponse = (endpoint: "completions" | "chat", body: unknown): Attempt => {
-  if (!isRecord(body) || !Array.isArray(body["choices"]) || !isRecord(body["choices"][0])) {
-    return { kind: "fail", reason: "malformed response: no choices" }
-  }
-  const choice = body["choices"][0]
-  const usage = isRecord(body["usage"]) ? body["usage"] : {}
-  const usagePrompt = typeof usage["prompt_tokens"] === "number" ? usage["prompt_tokens"] : undefined
-  const usageCompletion = typeof usage["completion_tokens"] === "number" ? usage["completion_tokens"] : undefined
-  let text: string
-  let entries: Array<{ token: unknown; logprob: unknown }> | undefined
-  if (endpoint === "completions") {
-    if (typeof choice["text"] !== "string") return { kind: "fail", reason: "malformed response: choices[0].text is not a string" }
-    text = choice["text"]
-    const lp = choice["logprobs"]
-    if (isRecord(lp) && Array.isArray(lp["tokens"]) && Array.isArray(lp["token_logprobs"])) {
-      const logprobs = lp["token_logprobs"] as ReadonlyArray<unknown>
-      entries = (lp["tokens"] as ReadonlyArray<unknown>).map((token, i) => ({ token, logprob: logprobs[i] }))
-    }
-  } else {
-    const message = choice["message"]
-    if (!isRecord(message)) return { kind: "fail", reason: "malformed response: choices[0].message is missing" }
-    text = typeof message["content"] === "string" ? message["content"] : ""
-    const lp = choice["logprobs"]
-    if (isRecord(lp) && Array.isArray(lp["content"])) {
-      entries = (lp["content"] as ReadonlyArray<unknown>).map((e) => (isRecord(e) ? { token: e["token"], logprob: e["logprob"] } : { token: undefined, logprob: undefined }))
-    }
-  }
-  const { tokenIds, logprobs } = tokensOf(entries, usageCompletion)
-  const completion: Completion = {
-    text,
-    tokenIds,
-    logprobs,
-    promptTokens: usagePrompt ?? 0,
-    finishReason: choice["finish_reason"] === "length" ? "length" : "stop",
-  }
-  return { kind: "ok", completion, usage: { prompt: usagePrompt ?? 0, completion: usageCompletion ?? tokenIds.length } }
-}
 
 /** The first option that cannot be used, with the field it is about; undefined when all are fine. */
 const optionsProblem = (options: OpenAIPolicyOptions): { readonly field: string; readonly detail: string } | undefined => {
@@ -202,7 +123,7 @@ export class OpenAIPolicy implements Policy {
   readonly name: string
   readonly baseUrl: string
   readonly model: string
-  readonly endpoint: "completions" | "chat"
+  readonly endpoint: CompletionEndpoint
   readonly #apiKey: string | undefined
   readonly #timeoutMs: number
   readonly #maxRetries: number
@@ -287,67 +208,20 @@ export class OpenAIPolicy implements Policy {
     return Effect.forEach(requests, (request, index) => this.#one(request, index), { concurrency: "unbounded" })
   }
 
-  /** The JSON body of one request. */
-  #body(request: GenerationRequest): Record<string, unknown> {
-    const body: Record<string, unknown> = {
-      model: this.model,
-      max_tokens: request.maxTokens,
-      temperature: request.temperature,
-      n: 1,
-    }
-    if (this.endpoint === "completions") {
-      body["prompt"] = request.prompt
-      body["logprobs"] = 1
-    } else {
-      body["messages"] = [{ role: "user", content: request.prompt }]
-      body["logprobs"] = true
-    }
-    if (request.topP !== undefined) body["top_p"] = request.topP
-    if (request.stop !== undefined && request.stop.length > 0) body["stop"] = [...request.stop]
-    if (request.seed !== undefined) body["seed"] = request.seed
-    if (this.#requestTokenIds) body["return_tokens_as_token_ids"] = true
-    return body
-  }
-
   /** One HTTP attempt, aborted by `signal` (interruption) or the per-attempt timeout. */
   async #attempt(url: string, payload: string, signal: AbortSignal): Promise<Attempt> {
-    const headers: Record<string, string> = { "content-type": "application/json", ...this.#headers }
-    if (this.#apiKey !== undefined) headers["authorization"] = `Bearer ${this.#apiKey}`
-    const timeout = AbortSignal.timeout(this.#timeoutMs)
-    let response: Response
-    let text: string
-    try {
-      response = await fetch(url, { method: "POST", headers, body: payload, signal: AbortSignal.any([signal, timeout]) })
-      text = await response.text()
-    } catch (cause) {
-      if (signal.aborted) return { kind: "fail", reason: "interrupted" }
-      const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : cause instanceof Error ? cause.message : String(cause)
-      return { kind: "retry", reason: why, retryAfterMs: undefined }
-    }
-    if (response.status === 429 || response.status >= 500) {
-      return { kind: "retry", reason: `HTTP ${response.status}: ${errorMessage(text)}`, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) }
-    }
-    if (!response.ok) return { kind: "fail", reason: `HTTP ${response.status}: ${errorMessage(text)}` }
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      return { kind: "fail", reason: "malformed response: not JSON" }
-    }
-    return parseResponse(this.endpoint, body)
-  }
-
-  /** The backoff before retry `attempt` (0-based) of request `index`: exponential, jittered deterministically. */
-  #delay(index: number, attempt: number, retryAfter: number | undefined): number {
-    if (retryAfter !== undefined) return Math.min(retryAfter, this.#maxBackoffMs)
-    const jitter = 0.5 + 0.5 * (mixSeed(index, attempt) / 2 ** 32)
-    return Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** attempt * jitter)
+    const reply = await httpExchange(url, { method: "POST", headers: requestHeaders(this.#apiKey, this.#headers), body: payload, timeoutMs: this.#timeoutMs, signal })
+    if (reply.kind === "interrupted") return { kind: "fail", reason: "interrupted" }
+    if (retryableReply(reply)) return { kind: "retry", reason: describeReply(reply), retryAfterMs: reply.kind === "response" ? reply.retryAfterMs : undefined }
+    if (reply.kind !== "response" || reply.status < 200 || reply.status >= 300) return { kind: "fail", reason: describeReply(reply) }
+    const parsed = parseCompletionResponse(this.endpoint, reply.text)
+    return parsed.kind === "ok" ? parsed : { kind: "fail", reason: parsed.reason }
   }
 
   #one(request: GenerationRequest, index: number): Effect.Effect<Completion, PolicyError> {
     const self = this
     const url = `${this.baseUrl}/${this.endpoint === "completions" ? "completions" : "chat/completions"}`
-    const payload = JSON.stringify(this.#body(request))
+    const payload = JSON.stringify(completionRequestBody(request, { model: this.model, endpoint: this.endpoint, requestTokenIds: this.#requestTokenIds }))
     const role = request.role ?? "none"
     return Effect.gen(function* () {
       for (let attempt = 0; ; attempt++) {
@@ -368,7 +242,7 @@ export class OpenAIPolicy implements Policy {
           return yield* Effect.fail(new PolicyError({ reason: `POST ${url}: ${outcome.reason}${tries}` }))
         }
         self.#retries += 1
-        yield* Effect.sleep(self.#delay(index, attempt, outcome.retryAfterMs))
+        yield* Effect.sleep(backoffDelay(index, attempt, outcome.retryAfterMs, { backoffMs: self.#backoffMs, maxBackoffMs: self.#maxBackoffMs }))
       }
     })
   }

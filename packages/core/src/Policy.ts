@@ -70,6 +70,14 @@ export interface UpdateStats {
   /** Mean calibration weight over transferred tokens (NaN-free: 0 when there are none). */
   readonly meanCalibrationWeight: number
   /**
+   * Mean sampler/trainer correction min(exp(log pi_old - log pi_sampler), C) over on-policy
+   * tokens (0 when there are none): about 1 when the sampler computes the trainer's
+   * probabilities; weighted into the loss under calibration_scope `all`.
+   */
+  readonly samplerWeightMean: number
+  /** Fraction of on-policy tokens whose ratio pi_old / pi_sampler exceeds C (the weight is truncated). */
+  readonly samplerWeightClipFraction: number
+  /**
    * Each role's total aggregation weight in the loss (the sum of its tokens' weights): with
    * token-mean, 1 for the only role of GRPO; under a pooled aggregate the roles share 1.
    */
