@@ -40,6 +40,14 @@ export interface LossOutputs {
   readonly clipped: tf.Tensor2D
   /** Per-token KL estimate (zeros when the KL term is off). */
   readonly kl: tf.Tensor2D
+  /**
+   * The sampler/trainer correction of every token, min(exp(pi_old - pi_sampler), C) (0 on
+   * padding): what on-policy tokens are weighted by under calibration_scope `all`, reported
+   * whatever the scope.
+   */
+  readonly samplerWeights: tf.Tensor2D
+  /** 1 where exp(pi_old - pi_sampler) exceeds C, so the correction is truncated. */
+  readonly samplerClipped: tf.Tensor2D
 }
 
 /** Identity in the forward pass, zero gradient in the backward pass (tfjs-core has no stopGradient op). */
@@ -105,8 +113,8 @@ export const icrlLoss = (inputs: LossInputs, config: LossConfig): LossOutputs =>
   const old = stopGradient(logprobs)
   // Importance weights (detached: computed from old and the sampler's log-probs only).
   const diff = tf.clipByValue(tf.sub(old, samplerLogprobs), -40, 40) as tf.Tensor2D
-  const onPolicyWeight =
-    config.calibration_scope === "all" && config.calibration !== "none" ? tf.minimum(tf.exp(diff), config.calibration_cap) : tf.onesLike(diff)
+  const samplerWeight = tf.minimum(tf.exp(diff), config.calibration_cap)
+  const onPolicyWeight = config.calibration_scope === "all" && config.calibration !== "none" ? samplerWeight : tf.onesLike(diff)
   const w = tf.add(tf.mul(transferred, calibration(diff, old, mask, config)), tf.mul(onPolicy, onPolicyWeight))
   // PPO clip against the trainer's old log-probs (or, for on-policy rows under scope `transferred`, the sampler's).
   const ratioBase = config.calibration_scope === "all" ? old : tf.add(tf.mul(transferred, old), tf.mul(onPolicy, samplerLogprobs))
@@ -145,5 +153,7 @@ export const icrlLoss = (inputs: LossInputs, config: LossConfig): LossOutputs =>
     weights: tf.mul(w, mask) as tf.Tensor2D,
     clipped: tf.mul(isClipped, mask) as tf.Tensor2D,
     kl: tf.mul(kl, mask) as tf.Tensor2D,
+    samplerWeights: tf.mul(samplerWeight, mask) as tf.Tensor2D,
+    samplerClipped: tf.mul(tf.cast(tf.greater(diff, Math.log(config.calibration_cap)), "float32"), mask) as tf.Tensor2D,
   }
 }

@@ -26,6 +26,8 @@ export interface PolicyGradients {
   readonly loss: number
   readonly clipFraction: number
   readonly meanCalibrationWeight: number
+  readonly samplerWeightMean: number
+  readonly samplerWeightClipFraction: number
   readonly lossWeightByRole: UpdateStats["lossWeightByRole"]
   readonly kl: number
   readonly tokens: number
@@ -56,7 +58,7 @@ export const policyGradients = (
   const lengths = examples.map((e) => e.completionIds.length)
   const tokens = lengths.reduce((a, b) => a + b, 0)
   if (samples.length === 0 || tokens === 0) {
-    return { grads: [], loss: 0, clipFraction: 0, meanCalibrationWeight: 0, lossWeightByRole: {}, kl: 0, tokens: 0 }
+    return { grads: [], loss: 0, clipFraction: 0, meanCalibrationWeight: 0, samplerWeightMean: 0, samplerWeightClipFraction: 0, lossWeightByRole: {}, kl: 0, tokens: 0 }
   }
   if (config.use_kl_loss && options.reference === undefined) throw new Error("policyUpdate: use_kl_loss needs a reference model")
   const roles = config.role_loss_agg === "per-role-sum" ? samples.map((s) => s.role) : undefined
@@ -75,6 +77,8 @@ export const policyGradients = (
   let ppoTokens = 0
   let weightSum = 0
   let transferredTokens = 0
+  let samplerWeightSum = 0
+  let samplerClipped = 0
   let klSum = 0
   const lossFns = batches.map((rows) => () => {
     const batch = rows.map((i) => examples[i]!)
@@ -95,6 +99,9 @@ export const policyGradients = (
       config,
     )
     const transferredMask = tf.mul(mask, tf.reshape(transferred, [rows.length, 1]))
+    const onPolicyMask = tf.sub(mask, transferredMask)
+    samplerWeightSum += tf.sum(tf.mul(out.samplerWeights, onPolicyMask)).dataSync()[0]!
+    samplerClipped += tf.sum(tf.mul(out.samplerClipped, onPolicyMask)).dataSync()[0]!
     const tTokens = rows.filter((i) => samples[i]!.transferred).reduce((a, i) => a + lengths[i]!, 0)
     transferredTokens += tTokens
     ppoTokens += rows.filter((i) => !shaped(i)).reduce((a, i) => a + lengths[i]!, 0)
@@ -109,6 +116,8 @@ export const policyGradients = (
     loss,
     clipFraction: ppoTokens === 0 ? 0 : clippedTokens / ppoTokens,
     meanCalibrationWeight: transferredTokens === 0 ? 0 : weightSum / transferredTokens,
+    samplerWeightMean: tokens === transferredTokens ? 0 : samplerWeightSum / (tokens - transferredTokens),
+    samplerWeightClipFraction: tokens === transferredTokens ? 0 : samplerClipped / (tokens - transferredTokens),
     lossWeightByRole,
     kl: klSum / tokens,
     tokens,

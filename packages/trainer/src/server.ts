@@ -2,7 +2,7 @@ import { type Completion, type GenerationRequest, mixSeed } from "@icrl/core"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { basename, resolve } from "node:path"
 import { loadLocalModel } from "./localModel.ts"
-import type { TransformerModel } from "./model.ts"
+import { modelConfig, type PresetName, TransformerModel } from "./model.ts"
 import { generateInTurns } from "./sampler.ts"
 import {
   ApiError,
@@ -14,6 +14,7 @@ import {
   renderChat,
   type SamplingParams,
 } from "./serverProtocol.ts"
+import { ServedModel, type NamedAdapter } from "./servedModel.ts"
 import { BatchQueue, type BatchQueueStats } from "./serverQueue.ts"
 import { ByteTokenizer, encodePrompt, type Tokenizer, withoutChatTemplate } from "./tokenizer.ts"
 
@@ -57,13 +58,29 @@ export interface ServerOptions {
   readonly maxOpenRequests?: number
   /** Seed of the per-sequence seeds of requests that give none (default 0). */
   readonly seed?: number
+  /**
+   * Serve the weight-update endpoints (`/v1/load_lora_adapter`, `/v1/unload_lora_adapter`,
+   * `/update_weights_from_disk`), which read files the server can see; without it they answer 403.
+   */
+  readonly allowWeightUpdates?: boolean
+  /** Most LoRA adapters loaded at run time at once (default 8). */
+  readonly maxAdapters?: number
+  /** The server frees `model` when it is replaced or the server closes (default false: the caller does). */
+  readonly ownsModel?: boolean
 }
 
 /** Counters of a running server. */
 export interface ServerStats extends BatchQueueStats {
   /** HTTP requests answered, by status code. */
   readonly responses: Readonly<Record<string, number>>
+  /** Times the weights were replaced (`/update_weights_from_disk`). */
+  readonly reloads: number
+  /** The LoRA adapters loaded at run time. */
+  readonly adapters: ReadonlyArray<NamedAdapter>
 }
+
+/** A generation request with the run-time LoRA adapter it names (none: the base model). */
+type ServedRequest = GenerationRequest & { readonly adapter?: string | undefined }
 
 /** A running server. */
 export interface ModelServer {
@@ -302,32 +319,45 @@ const sse = (events: Iterable<unknown>): Response => {
 
 /**
  * Samples requests in calls of at most `maxRows` rows and `maxTokens` padded prompt tokens
- * (rows x longest prompt, at least one row per call), grouping prompts of similar length;
- * completions come back in request order.
+ * (rows x longest prompt, at least one row per call), one adapter at a time, grouping prompts
+ * of similar length; completions come back in request order. Call it inside `served.exclusive`.
  */
 const sampleInChunks = async (
-  model: TransformerModel,
+  served: ServedModel,
   tokenizer: Tokenizer,
-  requests: ReadonlyArray<GenerationRequest>,
+  requests: ReadonlyArray<ServedRequest>,
   maxRows: number,
   maxTokens: number,
 ): Promise<Array<Completion>> => {
-  const limit = model.config.maxSeqLen - 1
+  const limit = served.model.config.maxSeqLen - 1
   const lengths = requests.map((r) => Math.min(encodePrompt(tokenizer, r.prompt).length, limit))
-  const order = requests.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b)
   const out: Array<Completion | undefined> = new Array(requests.length)
-  const chunks: Array<Array<number>> = [[]]
-  for (const i of order) {
-    const chunk = chunks[chunks.length - 1] as Array<number>
-    // Sorted by length, so this request is the longest of its chunk.
-    if (chunk.length > 0 && (chunk.length >= maxRows || (chunk.length + 1) * (lengths[i] as number) > maxTokens)) chunks.push([i])
-    else chunk.push(i)
-  }
-  for (const chunk of chunks) {
-    const completions = await generateInTurns(model, tokenizer, chunk.map((i) => requests[i] as GenerationRequest), { maxBatchSize: maxRows })
-    chunk.forEach((i, k) => (out[i] = completions[k]))
+  for (const adapter of new Set(requests.map((r) => r.adapter))) {
+    const order = requests
+      .flatMap((r, i) => (r.adapter === adapter ? [i] : []))
+      .sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b)
+    const chunks: Array<Array<number>> = [[]]
+    for (const i of order) {
+      const chunk = chunks[chunks.length - 1] as Array<number>
+      // Sorted by length, so this request is the longest of its chunk.
+      if (chunk.length > 0 && (chunk.length >= maxRows || (chunk.length + 1) * (lengths[i] as number) > maxTokens)) chunks.push([i])
+      else chunk.push(i)
+    }
+    await served.withAdapter(adapter, async (model) => {
+      for (const chunk of chunks) {
+        const completions = await generateInTurns(model, tokenizer, chunk.map((i) => requests[i] as GenerationRequest), { maxBatchSize: maxRows })
+        chunk.forEach((i, k) => (out[i] = completions[k]))
+      }
+    })
   }
   return out as Array<Completion>
+}
+
+/** A JSON body's string field, or a 400 naming it. */
+const stringField = (body: unknown, name: string): string => {
+  const value = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined
+  if (typeof value !== "string" || value === "") throw invalidRequest(name, `${name} must be a non-empty string`)
+  return value
 }
 
 /**
@@ -373,6 +403,7 @@ const sampleInChunks = async (
  */
 export const startServer = (options: ServerOptions): ModelServer => {
   const { model, modelName } = options
+  const served = new ServedModel(model, { owned: options.ownsModel === true, maxAdapters: Math.max(1, Math.floor(options.maxAdapters ?? 8)) })
   const template = options.tokenizer.chatTemplate
   // Completions continue the prompt's text as given; chat messages go through the model's chat template.
   const tokenizer = withoutChatTemplate(options.tokenizer)
@@ -383,7 +414,7 @@ export const startServer = (options: ServerOptions): ModelServer => {
   const maxSeqLen = model.config.maxSeqLen
   const maxBatchTokens = Math.max(1, Math.floor(options.maxBatchTokens ?? 8192))
   const queue = new BatchQueue(
-    (requests) => sampleInChunks(model, tokenizer, requests, options.maxBatchSize ?? 64, maxBatchTokens),
+    (requests: ReadonlyArray<ServedRequest>) => served.exclusive(() => sampleInChunks(served, tokenizer, requests, options.maxBatchSize ?? 64, maxBatchTokens)),
     {
       ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
       ...(options.batchWindowMs === undefined ? {} : { batchWindowMs: options.batchWindowMs }),
@@ -399,21 +430,30 @@ export const startServer = (options: ServerOptions): ModelServer => {
   let closing = false
   const created = Math.floor(Date.now() / 1000)
 
-  const modelCard = () => ({ id: modelName, object: "model", created, owned_by: "icrl", max_model_len: maxSeqLen })
+  const modelCard = () => ({ id: modelName, object: "model", created, owned_by: "icrl", root: modelName, parent: null, max_model_len: maxSeqLen })
+  const adapterCards = () => served.adapters().map((a) => ({ id: a.name, object: "model", created, owned_by: "icrl", root: a.path, parent: modelName, max_model_len: maxSeqLen }))
 
   const authorized = (request: Request): boolean => {
     if (keyDigest === undefined) return true
     return timingSafeEqual(digest(request.headers.get("authorization") ?? ""), keyDigest)
   }
 
-  const checkModel = (params: SamplingParams): void => {
-    if (params.model !== undefined && params.model !== modelName) {
-      throw new ApiError({ status: 404, message: `The model \`${params.model}\` does not exist; this server serves \`${modelName}\``, type: "invalid_request_error", param: "model", code: "model_not_found" })
-    }
+  /** The run-time adapter a request names (undefined: the base model); a 404 for any other name. */
+  const adapterOf = (params: SamplingParams): string | undefined => {
+    if (params.model === undefined || params.model === modelName) return undefined
+    if (served.has(params.model)) return params.model
+    const loaded = served.adapters().map((a) => `\`${a.name}\``)
+    throw new ApiError({
+      status: 404,
+      message: `The model \`${params.model}\` does not exist; this server serves \`${modelName}\`${loaded.length === 0 ? "" : ` and the adapters ${loaded.join(", ")}`}`,
+      type: "invalid_request_error",
+      param: "model",
+      code: "model_not_found",
+    })
   }
 
   /** Generation requests for prompts x n, seeded as documented; a 400 when they ask for more than `maxRequestTokens`. */
-  const requestsFor = (prompts: ReadonlyArray<string>, params: SamplingParams, extraStops: ReadonlyArray<string>): Array<GenerationRequest> => {
+  const requestsFor = (prompts: ReadonlyArray<string>, params: SamplingParams, extraStops: ReadonlyArray<string>): Array<ServedRequest> => {
     const maxTokens = Math.min(params.maxTokens ?? maxSeqLen, maxSeqLen)
     const sequences = prompts.length * params.n
     if (sequences * maxTokens > maxRequestTokens) {
@@ -425,18 +465,19 @@ export const startServer = (options: ServerOptions): ModelServer => {
       )
     }
     const stop = [...new Set([...params.stop, ...extraStops])]
-    const out: Array<GenerationRequest> = []
+    const adapter = adapterOf(params)
+    const out: Array<ServedRequest> = []
     prompts.forEach((prompt) => {
       for (let j = 0; j < params.n; j++) {
         const k = out.length
         const seed = params.seed === undefined ? mixSeed(serverSeed, unseeded++) : k === 0 ? params.seed : mixSeed(params.seed, k)
-        out.push({ prompt, maxTokens, temperature: params.temperature, topP: params.topP, stop, seed })
+        out.push({ prompt, maxTokens, temperature: params.temperature, topP: params.topP, stop, seed, adapter })
       }
     })
     return out
   }
 
-  const sample = async (requests: ReadonlyArray<GenerationRequest>, request: Request): Promise<ReadonlyArray<Completion>> => {
+  const sample = async (requests: ReadonlyArray<ServedRequest>, request: Request): Promise<ReadonlyArray<Completion>> => {
     // A request may wait for the sampler longer than a connection may stay idle.
     server.timeout(request, 0)
     try {
@@ -458,7 +499,6 @@ export const startServer = (options: ServerOptions): ModelServer => {
 
   const completions = async (request: Request): Promise<Response> => {
     const params = parseCompletionRequest(await readJson(request, maxBodyBytes, bodyTimeoutMs), limits)
-    checkModel(params)
     const sampled = await sample(requestsFor(params.prompts, params, []), request)
     const id = `cmpl-${(ids++).toString(36)}`
     const now = Math.floor(Date.now() / 1000)
@@ -491,7 +531,6 @@ export const startServer = (options: ServerOptions): ModelServer => {
 
   const chat = async (request: Request): Promise<Response> => {
     const params = parseChatRequest(await readJson(request, maxBodyBytes, bodyTimeoutMs), limits)
-    checkModel(params)
     const prompt = template === undefined ? renderChat(params.messages) : template.render(params.messages, { addGenerationPrompt: true })
     const sampled = await sample(requestsFor([prompt], params, template === undefined ? chatStops : []), request)
     const id = `chatcmpl-${(ids++).toString(36)}`
@@ -527,23 +566,56 @@ export const startServer = (options: ServerOptions): ModelServer => {
     )
   }
 
+  /** The body of a weight-update request, or a 403 when this server does not take weight updates. */
+  const weightUpdate = async (request: Request): Promise<unknown> => {
+    if (options.allowWeightUpdates !== true) {
+      throw new ApiError({ status: 403, message: "weight updates are disabled on this server; start serve with --allow-weight-updates", type: "invalid_request_error", param: null, code: "weight_updates_disabled" })
+    }
+    return readJson(request, maxBodyBytes, bodyTimeoutMs)
+  }
+
+  const loadAdapter = async (request: Request): Promise<Response> => {
+    const body = await weightUpdate(request)
+    const name = stringField(body, "lora_name")
+    if (name === modelName) throw invalidRequest("lora_name", `lora_name must differ from the served model's name \`${modelName}\``)
+    await served.loadAdapter(name, stringField(body, "lora_path"))
+    return json(200, { status: "ok", message: `Success: LoRA adapter '${name}' added successfully.` })
+  }
+
+  const unloadAdapter = async (request: Request): Promise<Response> => {
+    const name = stringField(await weightUpdate(request), "lora_name")
+    await served.unloadAdapter(name)
+    return json(200, { status: "ok", message: `Success: LoRA adapter '${name}' removed successfully.` })
+  }
+
+  const reloadWeights = async (request: Request): Promise<Response> => {
+    const path = stringField(await weightUpdate(request), "model_path")
+    await served.reload(path)
+    return json(200, { success: true, message: `weights replaced with ${path}` })
+  }
+
   const routes: Record<string, Partial<Record<string, (request: Request) => Promise<Response> | Response>>> = {
-    "/v1/models": { GET: () => json(200, { object: "list", data: [modelCard()] }) },
+    "/v1/models": { GET: () => json(200, { object: "list", data: [modelCard(), ...adapterCards()] }) },
     "/v1/completions": { POST: completions },
     "/v1/chat/completions": { POST: chat },
+    "/v1/load_lora_adapter": { POST: loadAdapter },
+    "/v1/unload_lora_adapter": { POST: unloadAdapter },
+    "/update_weights_from_disk": { POST: reloadWeights },
   }
 
   const handle = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/"
     if (path === "/health") return json(200, { status: closing ? "closing" : "ok" })
     if (closing) throw new ApiError({ status: 503, message: "the server is shutting down", type: "server_error", param: null, code: "shutting_down" })
-    if (!path.startsWith("/v1/")) throw new ApiError({ status: 404, message: `no route ${path}`, type: "invalid_request_error", param: null, code: "not_found" })
+    if (!path.startsWith("/v1/") && routes[path] === undefined) throw new ApiError({ status: 404, message: `no route ${path}`, type: "invalid_request_error", param: null, code: "not_found" })
     if (!authorized(request)) {
       throw new ApiError({ status: 401, message: "Incorrect or missing API key; send Authorization: Bearer <key>", type: "invalid_request_error", param: null, code: "invalid_api_key" })
     }
     if (path.startsWith("/v1/models/") && request.method === "GET") {
       const name = decodedSegment(path.slice("/v1/models/".length))
       if (name === modelName) return json(200, modelCard())
+      const card = adapterCards().find((c) => c.id === name)
+      if (card !== undefined) return json(200, card)
       throw new ApiError({ status: 404, message: `The model \`${name}\` does not exist`, type: "invalid_request_error", param: "model", code: "model_not_found" })
     }
     const route = routes[path]
@@ -590,12 +662,13 @@ export const startServer = (options: ServerOptions): ModelServer => {
     hostname,
     port,
     modelName,
-    stats: () => ({ ...queue.stats(), responses: { ...responses } }),
+    stats: () => ({ ...queue.stats(), responses: { ...responses }, reloads: served.reloads, adapters: served.adapters() }),
     close: () => {
       closed ??= (async () => {
         closing = true
         // Stops listening; resolves once every request in flight (queued ones included) is answered.
         await Promise.all([server.stop(false), queue.drained()])
+        await served.dispose()
       })()
       return closed
     },
@@ -620,19 +693,30 @@ export type ServeCheckpointOptions = Omit<ServerOptions, "model" | "tokenizer" |
  */
 export const serveCheckpoint = async (dir: string, options: ServeCheckpointOptions = {}): Promise<ModelServer> => {
   const { model, tokenizer } = await loadLocalModel(dir, options.adapter === undefined ? {} : { adapter: options.adapter })
-  let server: ModelServer
   try {
-    server = startServer({ ...options, model, tokenizer, modelName: options.modelName ?? basename(resolve(dir)) })
+    return startServer({ ...options, model, tokenizer, modelName: options.modelName ?? basename(resolve(dir)), ownsModel: true })
   } catch (error) {
     model.dispose()
     throw error
   }
-  let closed: Promise<void> | undefined
-  return {
-    ...server,
-    close: () => {
-      closed ??= server.close().then(() => model.dispose())
-      return closed
-    },
+}
+
+/**
+ * Serves a fresh `preset` model (byte tokenizer, weights drawn from `seed`), named after the
+ * preset: an engine for a trainer that replaces its weights before sampling
+ * (`allowWeightUpdates`, `/update_weights_from_disk`). Closing the server frees the model.
+ *
+ * @example
+ * const server = servePreset("small", { port: 8001, allowWeightUpdates: true })
+ */
+export const servePreset = (preset: PresetName, options: ServeCheckpointOptions & { readonly modelSeed?: number } = {}): ModelServer => {
+  const { modelSeed, ...rest } = options
+  const tokenizer = new ByteTokenizer()
+  const model = new TransformerModel(modelConfig(preset, tokenizer.vocabSize), modelSeed ?? 0)
+  try {
+    return startServer({ ...rest, model, tokenizer, modelName: options.modelName ?? preset, ownsModel: true })
+  } catch (error) {
+    model.dispose()
+    throw error
   }
 }

@@ -25,8 +25,8 @@ export interface BatchQueueStats {
   readonly refused: number
 }
 
-interface Entry {
-  readonly requests: ReadonlyArray<GenerationRequest>
+interface Entry<R extends GenerationRequest> {
+  readonly requests: ReadonlyArray<R>
   readonly signal: AbortSignal | undefined
   readonly resolve: (completions: ReadonlyArray<Completion>) => void
   readonly reject: (error: unknown) => void
@@ -45,12 +45,12 @@ interface Entry {
  * const queue = new BatchQueue((requests) => generate(model, tok, requests), { maxBatchSize: 64 })
  * const [c] = await queue.submit([{ prompt: "2+2=", maxTokens: 4, temperature: 0 }])
  */
-export class BatchQueue {
+export class BatchQueue<R extends GenerationRequest = GenerationRequest> {
   readonly maxBatchSize: number
   readonly batchWindowMs: number
   readonly maxQueue: number
-  readonly #run: (requests: ReadonlyArray<GenerationRequest>) => Promise<ReadonlyArray<Completion>> | ReadonlyArray<Completion>
-  readonly #entries: Array<Entry> = []
+  readonly #run: (requests: ReadonlyArray<R>) => Promise<ReadonlyArray<Completion>> | ReadonlyArray<Completion>
+  readonly #entries: Array<Entry<R>> = []
   #waiting = 0
   #timer: ReturnType<typeof setTimeout> | undefined
   #running = false
@@ -60,7 +60,7 @@ export class BatchQueue {
   #refused = 0
   #idle: Array<() => void> = []
 
-  constructor(run: (requests: ReadonlyArray<GenerationRequest>) => Promise<ReadonlyArray<Completion>> | ReadonlyArray<Completion>, options: BatchQueueOptions = {}) {
+  constructor(run: (requests: ReadonlyArray<R>) => Promise<ReadonlyArray<Completion>> | ReadonlyArray<Completion>, options: BatchQueueOptions = {}) {
     this.#run = run
     this.maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize ?? 64))
     this.batchWindowMs = Math.max(0, options.batchWindowMs ?? 5)
@@ -76,7 +76,7 @@ export class BatchQueue {
    * Queues requests; resolves with their completions in order. Rejects with a 429 ApiError when
    * the queue is full, and with whatever `run` throws.
    */
-  submit(requests: ReadonlyArray<GenerationRequest>, signal?: AbortSignal): Promise<ReadonlyArray<Completion>> {
+  submit(requests: ReadonlyArray<R>, signal?: AbortSignal): Promise<ReadonlyArray<Completion>> {
     if (requests.length === 0) return Promise.resolve([])
     if (this.#waiting + requests.length > this.maxQueue) {
       this.#refused += 1
@@ -118,10 +118,10 @@ export class BatchQueue {
   }
 
   async #runBatch(): Promise<void> {
-    const batch: Array<Entry> = []
+    const batch: Array<Entry<R>> = []
     let size = 0
     while (this.#entries.length > 0) {
-      const next = this.#entries[0] as Entry
+      const next = this.#entries[0] as Entry<R>
       if (next.signal?.aborted === true) {
         this.#entries.shift()
         this.#waiting -= next.requests.length

@@ -14,6 +14,7 @@ import {
   type EnvironmentPackage,
   type EpisodeError,
   type EvalMetrics,
+  type Policy,
   type PolicyError,
   type RolloutMetrics,
   type Task,
@@ -32,6 +33,7 @@ import { modelConfig, TransformerModel } from "./model.ts"
 import { rlOptimizer, type AdamW, type AdamWState } from "./optimizer.ts"
 import { saveLoraAdapter } from "./peft.ts"
 import { LocalPolicy, LocalTrainablePolicy } from "./policy.ts"
+import { RemoteRollouts, type RemoteRolloutOptions } from "./remoteRollouts.ts"
 import { checkFreshRunDirectory, lockRunDirectory, runDirectoryPath } from "./runDirectory.ts"
 import { readMetrics, RunDirectoryError, runFiles, RunSettings, writeRunConfig, type EvalRecord, type MetricsLine, type TrainLine } from "./runFiles.ts"
 import { ByteTokenizer, type Tokenizer } from "./tokenizer.ts"
@@ -51,6 +53,16 @@ export interface TrainRecord extends TrainLine, RolloutMetrics, Omit<UpdateStats
   readonly skippedUpdates: number
   readonly tokensPerSecond: number
   readonly elapsedSec: number
+  /** Seconds collecting the step's rollouts (in-process, or on the engines). */
+  readonly samplingSec: number
+  /** Seconds of the update. */
+  readonly updateSec: number
+  /** Seconds making the engines sample from the updated weights (0 in-process). */
+  readonly syncSec: number
+  /** With remote rollouts: requests answered, attempts retried, and completions dropped because their tokens did not round-trip, in this step. */
+  readonly rolloutRequests?: number
+  readonly rolloutRetries?: number
+  readonly rolloutMismatches?: number
 }
 
 export interface RunResult {
@@ -80,6 +92,11 @@ export interface RunOptions {
   readonly allowOtherFiles?: boolean
   /** Where warm-start checkpoints are cached (keyed by env, options, preset, seed and settings). */
   readonly cacheDir: string
+  /**
+   * Sample every rollout on these OpenAI-compatible engines instead of in-process, syncing the
+   * weights to them before the first step and after every update (see {@link RemoteRollouts}).
+   */
+  readonly rollout?: RemoteRolloutOptions
   readonly onEvent?: (event: RunEvent) => void
 }
 
@@ -324,6 +341,16 @@ const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError> =>
       ...(reference === undefined ? {} : { reference }),
     })
     const testTasks = yield* env.tasks("test", { seed: settings.evalSeed, count: settings.evalTasks, options: settings.envOptions })
+    const remote = options.rollout === undefined ? undefined : yield* RemoteRollouts.connect(model, tokenizer, options.rollout, out)
+    const sync = (step: number) =>
+      remote === undefined
+        ? Effect.succeed(0)
+        : remote.sync(model, step).pipe(
+            Effect.tap((r) => Effect.sync(() => step === startStep && emit({ kind: "status", message: `rollouts on ${remote.fleet.baseUrls.join(", ")}: ${r.kind === "adapter" ? `adapter ${r.model}` : "weights"} from ${r.path} loaded in ${r.seconds.toFixed(2)} s` }))),
+            Effect.map((r) => r.seconds),
+          )
+    yield* sync(startStep)
+    const sampler: Policy = remote?.fleet ?? policy
     const record = (r: MetricsLine) =>
       trySync(() => {
         appendLines(metricsPath, `${JSON.stringify(r)}\n`)
@@ -357,10 +384,16 @@ const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError> =>
         offset: (step - 1) * algorithm.train_batch_size,
         options: settings.envOptions,
       })
-      const batch = yield* collectTrainingBatch(env, policy, tasks, algorithm, step, rollout)
+      const before = remote?.stats()
+      const batch = yield* collectTrainingBatch(env, sampler, tasks, algorithm, step, rollout)
+      const t1 = performance.now()
       const update = yield* policy.update(batch.samples)
+      const t2 = performance.now()
       if (update.skipped) skippedUpdates++
       generatedTotal += batch.metrics.generatedTokens
+      // The engines need the new weights only if another step samples.
+      const syncSec = step < algorithm.total_steps ? yield* sync(step) : 0
+      const after = remote?.stats()
       const stepSec = (performance.now() - t0) / 1000
       const { tokens: trainedTokens, ...updateStats } = update
       const r: TrainRecord = {
@@ -375,6 +408,12 @@ const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError> =>
         stepSec,
         tokensPerSecond: (batch.metrics.generatedTokens + trainedTokens) / Math.max(stepSec, 1e-9),
         elapsedSec: (performance.now() - started) / 1000,
+        samplingSec: (t1 - t0) / 1000,
+        updateSec: (t2 - t1) / 1000,
+        syncSec,
+        ...(before === undefined || after === undefined
+          ? {}
+          : { rolloutRequests: after.requests - before.requests, rolloutRetries: after.retries - before.retries, rolloutMismatches: after.mismatches - before.mismatches }),
       }
       yield* record(r)
       const perStep = (performance.now() - rlStarted) / 1000 / (step - startStep)
@@ -388,6 +427,10 @@ const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError> =>
     const finalEval =
       records.some((r) => r.kind === "eval" && r.step === lastStep) && settings.passK <= 1 ? undefined : yield* runEval(lastStep, settings.passK)
     yield* save(lastStep)
+    if (remote !== undefined) {
+      const problem = yield* remote.release()
+      if (problem !== undefined) emit(warning(`the engines kept the last adapter: ${problem}`))
+    }
     const exported = yield* trySync(() => exportRun(model, out, { merge: settings.merge === true }), [CheckpointError, WriteError])
     for (const dir of exported) emit({ kind: "status", message: `wrote ${dir}` })
     const evals = records.filter((r): r is EvalRecord => r.kind === "eval")

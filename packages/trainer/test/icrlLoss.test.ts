@@ -83,9 +83,9 @@ describe("icrlLoss (tensor) agrees with the core reference functions", () => {
             },
             config,
           )
-          return [o.loss, o.tokenLoss, o.weights]
+          return [o.loss, o.tokenLoss, o.weights, o.samplerWeights, o.samplerClipped]
         })
-        const [loss, tokenLoss, weights] = out.map((x) => x.arraySync()) as [number, number[][], number[][]]
+        const [loss, tokenLoss, weights, samplerWeights, samplerClipped] = out.map((x) => x.arraySync()) as [number, number[][], number[][], number[][], number[][]]
         tf.dispose(out)
         const expected = rows.map((r) => {
           const logprobs = r.logp.slice(0, r.length).map(f32)
@@ -109,6 +109,16 @@ describe("icrlLoss (tensor) agrees with the core reference functions", () => {
             const wantW = t < r.length ? expected[i]!.weights[t]! : 0
             expect(Math.abs(weights[i]![t]! - wantW)).toBeLessThan(tol(wantW))
           }
+          // The sampler/trainer correction is core's on-policy weight under scope `all`, whatever the config applies.
+          const lp = r.logp.slice(0, r.length).map(f32)
+          const sampler = r.sampler.slice(0, r.length).map(f32)
+          const correction = sampleWeights(lp, sampler, { mode: "token-tis", cap: config.calibration_cap, gamma: 0.1, scope: "all", transferred: false })
+          correction.forEach((w, t) => {
+            expect(Math.abs(samplerWeights[i]![t]! - w)).toBeLessThan(tol(w))
+            const ratio = Math.exp(lp[t]! - sampler[t]!)
+            if (Math.abs(Math.log(ratio / config.calibration_cap)) > 1e-4) expect(samplerClipped[i]![t]).toBe(ratio > config.calibration_cap ? 1 : 0)
+          })
+          for (let t = r.length; t < T; t++) expect(samplerWeights[i]![t]! + samplerClipped[i]![t]!).toBe(0)
         })
         const want = aggregateLoss(expected.map((e) => e.losses), config.loss_agg_mode, config.loss_scale_factor, groups)
         expect(Math.abs(loss - want)).toBeLessThan(tol(want))

@@ -4,10 +4,10 @@
  * and exits 0.
  */
 import { ConfigError, trySync } from "@icrl/core"
-import { apiKeyFrom, selectBackend, serveCheckpoint } from "@icrl/trainer"
+import { apiKeyFrom, presetNames, selectBackend, serveCheckpoint, servePreset } from "@icrl/trainer"
 import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { defaulted, FlagError, optional, PositiveCount } from "../flags.ts"
+import { defaulted, FlagError, optional, PositiveCount, toggle } from "../flags.ts"
 import { adapterFlag, backendFlag, modelFlag, threadsFlag, withModelFlags } from "../modelFlags.ts"
 
 const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
@@ -29,13 +29,22 @@ const stopSignal = (): Promise<NodeJS.Signals> =>
     }
   })
 
-/** `bun run serve (--checkpoint DIR | --model DIR [--adapter DIR]) [--host 127.0.0.1] [--port 8000] [--api-key-file FILE]`. */
+/**
+ * `bun run serve (--checkpoint DIR | --model DIR [--adapter DIR] | --preset NAME) [--host 127.0.0.1]
+ * [--port 8000] [--api-key-file FILE] [--allow-weight-updates]`.
+ */
 export const command = Command.make(
   "serve",
   {
     checkpoint: optional(Flag.String("checkpoint"), "checkpoint directory to serve (or --model)"),
     model: modelFlag,
     adapter: adapterFlag,
+    preset: optional(Flag.Literals("preset", presetNames), "serve a fresh model of this size (byte tokenizer) whose weights a trainer replaces (with --allow-weight-updates)"),
+    allowWeightUpdates: toggle(
+      "allow-weight-updates",
+      "serve /v1/load_lora_adapter, /v1/unload_lora_adapter and /update_weights_from_disk (they read files this server can see)",
+    ),
+    maxAdapters: defaulted(Flag.Int("max-adapters").pipe(Flag.withSchema(PositiveCount)), 8, "most LoRA adapters loaded at run time at once"),
     host: defaulted(Flag.String("host"), "127.0.0.1", "interface to listen on (loopback by default)"),
     port: defaulted(Flag.Int("port").pipe(Flag.withSchema(Port)), 8000, "port (0 picks a free one)"),
     apiKey: optional(Flag.String("api-key"), "require Authorization: Bearer KEY on /v1 requests"),
@@ -57,11 +66,11 @@ export const command = Command.make(
   (values) =>
     Effect.gen(function* () {
       const bad = (flag: string, detail: string) => new FlagError({ flag, detail })
-      if (Option.isNone(values.checkpoint) && Option.isNone(values.model)) return yield* bad("checkpoint", "is required (or --model)")
-      if (Option.isSome(values.checkpoint) && Option.isSome(values.model)) return yield* bad("model", "give either --checkpoint or --model")
-      const flag = Option.isSome(values.model) ? "model" : "checkpoint"
-      const dir = Option.getOrThrow(Option.orElse(values.model, () => values.checkpoint))
+      const given = [values.checkpoint, values.model, values.preset].filter(Option.isSome).length
+      if (given === 0) return yield* bad("checkpoint", "is required (or --model, or --preset)")
+      if (given > 1) return yield* bad(Option.isSome(values.preset) ? "preset" : "model", "give one of --checkpoint, --model and --preset")
       const adapter = Option.getOrUndefined(values.adapter)
+      if (Option.isSome(values.preset) && adapter !== undefined) return yield* bad("adapter", "needs --model or --checkpoint")
       const apiKey = yield* trySync(
         () => apiKeyFrom({ key: Option.getOrUndefined(values.apiKey), env: Option.getOrUndefined(values.apiKeyEnv), file: Option.getOrUndefined(values.apiKeyFile) }),
         [ConfigError],
@@ -70,28 +79,33 @@ export const command = Command.make(
       const backend = yield* Effect.promise(() => selectBackend(values.backend, { threads: values.threads }))
       yield* Console.error(`backend: ${backend.description}`)
       const modelName = Option.getOrUndefined(values.modelName)
-      const server = yield* withModelFlags(flag, adapter, () =>
-        serveCheckpoint(dir, {
-          ...(adapter === undefined ? {} : { adapter }),
-          hostname: values.host,
-          port: values.port,
-          ...(apiKey === undefined ? {} : { apiKey }),
-          ...(modelName === undefined ? {} : { modelName }),
-          maxBatchSize: values.maxBatchSize,
-          maxBatchTokens: values.maxBatchTokens,
-          batchWindowMs: values.batchWindowMs,
-          maxQueue: values.maxQueue,
-          maxBodyBytes: values.maxBodyBytes,
-          maxRequestTokens: values.maxRequestTokens,
-          bodyTimeoutMs: values.bodyTimeoutMs,
-          maxOpenRequests: values.maxOpenRequests,
-          seed: values.seed,
-        }),
-      )
+      const options = {
+        hostname: values.host,
+        port: values.port,
+        ...(apiKey === undefined ? {} : { apiKey }),
+        ...(modelName === undefined ? {} : { modelName }),
+        maxBatchSize: values.maxBatchSize,
+        maxBatchTokens: values.maxBatchTokens,
+        batchWindowMs: values.batchWindowMs,
+        maxQueue: values.maxQueue,
+        maxBodyBytes: values.maxBodyBytes,
+        maxRequestTokens: values.maxRequestTokens,
+        bodyTimeoutMs: values.bodyTimeoutMs,
+        maxOpenRequests: values.maxOpenRequests,
+        seed: values.seed,
+        allowWeightUpdates: values.allowWeightUpdates,
+        maxAdapters: values.maxAdapters,
+      }
+      const flag = Option.isSome(values.model) ? "model" : "checkpoint"
+      const server = Option.isSome(values.preset)
+        ? servePreset(values.preset.value, options)
+        : yield* withModelFlags(flag, adapter, () =>
+            serveCheckpoint(Option.getOrThrow(Option.orElse(values.model, () => values.checkpoint)), { ...options, ...(adapter === undefined ? {} : { adapter }) }),
+          )
       if (!loopback(values.host) && apiKey === undefined) {
         yield* Console.error(`warning: listening on ${values.host} without --api-key; anyone who can reach it can use the model`)
       }
-      yield* Console.error(`serving model "${server.modelName}" at ${server.baseUrl} (auth: ${apiKey === undefined ? "none" : "bearer token"}); SIGTERM or Ctrl-C stops`)
+      yield* Console.error(`serving model "${server.modelName}" at ${server.baseUrl} (auth: ${apiKey === undefined ? "none" : "bearer token"}${values.allowWeightUpdates ? "; weight updates allowed" : ""}); SIGTERM or Ctrl-C stops`)
       const signal = yield* Effect.promise(stopSignal)
       yield* Console.error(`${signal}: finishing queued requests and shutting down`)
       yield* Effect.promise(() => server.close())

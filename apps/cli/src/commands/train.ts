@@ -17,6 +17,7 @@ import { checkEnvOptions, envFlag, envOptionFlags, envOptionsOf, loadForFlag } f
 import { Count, defaulted, FlagError, optional, toggle } from "../flags.ts"
 import { backendFlag, checkModelFolder, loraConfigOf, loraFlags, modelChoiceFlags, presetOf, threadsFlag } from "../modelFlags.ts"
 import { progressPrinter, summaryTable } from "../progress.ts"
+import { rolloutFlags, rolloutOptionsOf } from "../rolloutFlags.ts"
 import { runFileFlags, runSettingFlags, runSettings } from "../runFlags.ts"
 
 const warmstartDefault = runSettings.warmstartSteps.fallback
@@ -40,6 +41,7 @@ export const trainFlags = {
   allowNonemptyOut: toggle("allow-nonempty-out", "start the run in an --out directory that holds other files"),
   resume: optional(Flag.String("resume"), "continue the run in this directory from its latest checkpoint"),
   init: optional(Flag.String("init"), "start from this checkpoint (and its optimizer moments, if saved) instead of the warm start"),
+  rollout: rolloutFlags,
   tokenBudget: defaulted(Flag.Int("token-budget").pipe(Flag.withSchema(Count)), 0, "stop RL after this many generated tokens (0: none)"),
   json: toggle("json", "print the final summary as JSON"),
 }
@@ -90,6 +92,7 @@ export const command = Command.make(
       if (algorithm.max_rounds > 1 && algorithm.critic_source === "reference" && env.referenceCritique === undefined) {
         return yield* new FlagError({ flag: knobLabel("critic_source"), detail: `environment ${env.name} has no reference critic (try --critic-source frozen)` })
       }
+      const rollout = yield* rolloutOptionsOf(flags.rollout)
       const out = yield* trySync(
         () => runDirectoryPath(resume ?? Option.getOrElse(flags.out, () => join(registry.root, "runs", `${env.name}-${algorithm.algorithm}-s${algorithm.seed}`))),
         [RunDirectoryError],
@@ -111,6 +114,7 @@ export const command = Command.make(
         allowOtherFiles: flags.allowNonemptyOut,
         ...Option.match(flags.init, { onNone: () => ({}), onSome: (init) => ({ init }) }),
         cacheDir: Option.getOrElse(flags.files.cacheDir, () => join(registry.root, "runs", ".cache")),
+        ...(rollout === undefined ? {} : { rollout }),
         onEvent: (event: RunEvent) => printer(event),
       })
       printer.done()
