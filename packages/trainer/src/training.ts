@@ -428,6 +428,9 @@ const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError> =>
       records.some((r) => r.kind === "eval" && r.step === lastStep) && settings.passK <= 1 ? undefined : yield* runEval(lastStep, settings.passK)
     yield* save(lastStep)
     if (remote !== undefined) {
+      const stats = remote.stats()
+      const engines = stats.engines.map((e) => `${e.baseUrl} ${e.requests}${e.failures > 0 ? ` (${e.failures} failed attempts)` : ""}`).join(", ")
+      emit({ kind: "status", message: `rollout requests by engine: ${engines}; ${stats.retries} retried, ${stats.mismatches} dropped for tokens that did not round-trip${stats.lastMismatch === undefined ? "" : ` (last: ${stats.lastMismatch})`}` })
       const problem = yield* remote.release()
       if (problem !== undefined) emit(warning(`the engines kept the last adapter: ${problem}`))
     }
