@@ -1,8 +1,9 @@
 /** The flags that send a run's rollouts to OpenAI-compatible inference engines. */
-import { ConfigError, trySync } from "@icrl/core"
-import { apiKeyFrom, type RemoteRolloutOptions } from "@icrl/trainer"
+import { engineUrlsProblem } from "@icrl/core"
+import type { RemoteRolloutOptions } from "@icrl/trainer"
 import { Effect, Option } from "effect"
 import { Flag } from "effect/cli"
+import { apiKeyFlags, apiKeyOf, type ApiKeyValues } from "./apiKeyFlags.ts"
 import { defaulted, FlagError, optional, PositiveCount } from "./flags.ts"
 
 /** `--rollout-*`: the engines, their key, where the weights for them go, and how hard to try. */
@@ -11,9 +12,7 @@ export const rolloutFlags = {
     Flag.String("rollout-base-url"),
     "sample every rollout on these OpenAI-compatible engines (comma-separated API roots, e.g. http://127.0.0.1:8001/v1), syncing the weights to them after each update",
   ),
-  apiKey: optional(Flag.String("rollout-api-key"), "bearer token for the engines (visible in the process list; see --rollout-api-key-env/-file)"),
-  apiKeyEnv: optional(Flag.String("rollout-api-key-env"), "read the engines' bearer token from this environment variable"),
-  apiKeyFile: optional(Flag.String("rollout-api-key-file"), "read the engines' bearer token from this file (a final newline is dropped)"),
+  ...apiKeyFlags("rollout-", "the bearer token sent to the engines"),
   weightsDir: optional(Flag.String("rollout-weights-dir"), "where the weights for the engines are written, a path they read under the same name (default <out>/rollout-weights)"),
   maxInFlight: defaulted(Flag.Int("rollout-max-in-flight").pipe(Flag.withSchema(PositiveCount)), 16, "most requests in flight per engine"),
   timeoutMs: defaulted(Flag.Int("rollout-timeout-ms").pipe(Flag.withSchema(PositiveCount)), 120000, "limit of one generation request before it is retried"),
@@ -21,11 +20,8 @@ export const rolloutFlags = {
 }
 
 /** The parsed `--rollout-*` flags. */
-export interface RolloutValues {
+export interface RolloutValues extends ApiKeyValues {
   readonly baseUrls: Option.Option<string>
-  readonly apiKey: Option.Option<string>
-  readonly apiKeyEnv: Option.Option<string>
-  readonly apiKeyFile: Option.Option<string>
   readonly weightsDir: Option.Option<string>
   readonly maxInFlight: number
   readonly timeoutMs: number
@@ -47,25 +43,9 @@ export const rolloutOptionsOf = (values: RolloutValues): Effect.Effect<RemoteRol
       return undefined
     }
     const baseUrls = values.baseUrls.value.split(",").map((u) => u.trim()).filter((u) => u !== "")
-    if (baseUrls.length === 0) return yield* new FlagError({ flag: "rollout-base-url", detail: "names no URL" })
-    for (const url of baseUrls) {
-      let parsed: URL | undefined
-      try {
-        parsed = new URL(url)
-      } catch {
-        parsed = undefined
-      }
-      if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-        return yield* new FlagError({ flag: "rollout-base-url", detail: `${JSON.stringify(url)} is not an http(s) URL` })
-      }
-    }
-    const normalized = baseUrls.map((u) => u.replace(/\/+$/, ""))
-    const repeated = normalized.find((u, i) => normalized.indexOf(u) !== i)
-    if (repeated !== undefined) return yield* new FlagError({ flag: "rollout-base-url", detail: `${repeated} is listed twice` })
-    const apiKey = yield* trySync(
-      () => apiKeyFrom({ key: Option.getOrUndefined(values.apiKey), env: Option.getOrUndefined(values.apiKeyEnv), file: Option.getOrUndefined(values.apiKeyFile) }),
-      [ConfigError],
-    ).pipe(Effect.mapError((error) => new FlagError({ flag: `rollout-${error.field}`, detail: error.detail.replaceAll("--api-key", "--rollout-api-key") })))
+    const problem = engineUrlsProblem(baseUrls)
+    if (problem !== undefined) return yield* new FlagError({ flag: "rollout-base-url", detail: problem })
+    const apiKey = yield* apiKeyOf(values, "rollout-")
     return {
       baseUrls,
       ...(apiKey === undefined ? {} : { apiKey }),

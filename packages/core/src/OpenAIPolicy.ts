@@ -3,7 +3,9 @@ import { ConfigError, PolicyError } from "./Errors.ts"
 import { PolicyService, type Completion, type GenerationRequest, type Policy } from "./Policy.ts"
 import type { Role } from "./Role.ts"
 import {
+  apiRootProblem,
   backoffDelay,
+  boundsProblem,
   completionRequestBody,
   describeReply,
   httpExchange,
@@ -77,25 +79,16 @@ type Attempt =
 
 /** The first option that cannot be used, with the field it is about; undefined when all are fine. */
 const optionsProblem = (options: OpenAIPolicyOptions): { readonly field: string; readonly detail: string } | undefined => {
-  let url: URL
-  try {
-    url = new URL(options.baseUrl)
-  } catch {
-    return { field: "baseUrl", detail: `baseUrl is not a URL: ${options.baseUrl}` }
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return { field: "baseUrl", detail: `baseUrl must be http or https: ${options.baseUrl}` }
+  const url = apiRootProblem(options.baseUrl)
+  if (url !== undefined) return { field: "baseUrl", detail: `baseUrl: ${url}` }
   if (options.model.length === 0) return { field: "model", detail: "model must not be empty" }
-  const bounds: ReadonlyArray<readonly [keyof OpenAIPolicyOptions, number | undefined, number]> = [
+  return boundsProblem<keyof OpenAIPolicyOptions>([
     ["timeoutMs", options.timeoutMs, 1],
     ["maxRetries", options.maxRetries, 0],
     ["backoffMs", options.backoffMs, 0],
     ["maxBackoffMs", options.maxBackoffMs, 0],
     ["maxConcurrency", options.maxConcurrency, 1],
-  ]
-  for (const [field, value, min] of bounds) {
-    if (value !== undefined && !(Number.isFinite(value) && value >= min)) return { field, detail: `${field} must be a number >= ${min}, got ${value}` }
-  }
-  return undefined
+  ])
 }
 
 /**

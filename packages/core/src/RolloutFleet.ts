@@ -1,7 +1,9 @@
 import { Effect } from "effect"
 import { ConfigError, PolicyError } from "./Errors.ts"
 import {
+  apiRootProblem,
   backoffDelay,
+  boundsProblem,
   completionRequestBody,
   describeReply,
   httpExchange,
@@ -142,37 +144,34 @@ class EngineSlots {
   }
 }
 
-const positive = (name: string, value: number | undefined, min: number): string | undefined =>
-  value === undefined || (Number.isFinite(value) && value >= min) ? undefined : `${name} must be a number >= ${min}, got ${value}`
+/**
+ * Why `baseUrls` cannot name a fleet's engines (none, one that is not an http(s) URL, or one
+ * listed twice, a trailing slash aside); undefined when they can.
+ *
+ * @example
+ * engineUrlsProblem(["http://a/v1", "http://a/v1/"]) // "http://a/v1 is listed twice"
+ */
+export const engineUrlsProblem = (baseUrls: ReadonlyArray<string>): string | undefined => {
+  if (baseUrls.length === 0) return "at least one engine URL is needed"
+  const bad = baseUrls.map(apiRootProblem).find((p) => p !== undefined)
+  if (bad !== undefined) return bad
+  const normalized = baseUrls.map((u) => u.replace(/\/+$/, ""))
+  const repeated = normalized.find((u, i) => normalized.indexOf(u) !== i)
+  return repeated === undefined ? undefined : `${repeated} is listed twice`
+}
 
 /** The first option that cannot be used, with the field it is about; undefined when all are fine. */
 const optionsProblem = (options: RolloutFleetOptions): { readonly field: string; readonly detail: string } | undefined => {
-  if (options.baseUrls.length === 0) return { field: "baseUrls", detail: "at least one engine URL is needed" }
-  for (const url of options.baseUrls) {
-    let parsed: URL
-    try {
-      parsed = new URL(url)
-    } catch {
-      return { field: "baseUrls", detail: `not a URL: ${JSON.stringify(url)}` }
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return { field: "baseUrls", detail: `must be http or https: ${url}` }
-  }
-  const normalized = options.baseUrls.map((u) => u.replace(/\/+$/, ""))
-  const repeated = normalized.find((u, i) => normalized.indexOf(u) !== i)
-  if (repeated !== undefined) return { field: "baseUrls", detail: `${repeated} is listed twice` }
-  const bounds: ReadonlyArray<readonly [keyof RolloutFleetOptions, number | undefined, number]> = [
+  const urls = engineUrlsProblem(options.baseUrls)
+  if (urls !== undefined) return { field: "baseUrls", detail: urls }
+  return boundsProblem<keyof RolloutFleetOptions>([
     ["maxInFlight", options.maxInFlight, 1],
     ["timeoutMs", options.timeoutMs, 1],
     ["syncTimeoutMs", options.syncTimeoutMs, 1],
     ["maxRetries", options.maxRetries, 0],
     ["backoffMs", options.backoffMs, 0],
     ["maxBackoffMs", options.maxBackoffMs, 0],
-  ]
-  for (const [field, value, min] of bounds) {
-    const detail = positive(field, value, min)
-    if (detail !== undefined) return { field, detail }
-  }
-  return undefined
+  ])
 }
 
 /**

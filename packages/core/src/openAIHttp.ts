@@ -37,6 +37,38 @@ const retryAfterMs = (header: string | null): number | undefined => {
 }
 
 /**
+ * Why `url` cannot be an endpoint's API root (not a URL, or not http or https); undefined when it can.
+ *
+ * @example
+ * apiRootProblem("ftp://x/v1") // '"ftp://x/v1" is not an http(s) URL'
+ */
+export const apiRootProblem = (url: string): string | undefined => {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return `${JSON.stringify(url)} is not a URL`
+  }
+  return parsed.protocol === "http:" || parsed.protocol === "https:" ? undefined : `${JSON.stringify(url)} is not an http(s) URL`
+}
+
+/**
+ * The first option below its least allowed value (or not a finite number), with the field it is
+ * about; undefined when all given ones are fine (an undefined value is not given).
+ *
+ * @example
+ * boundsProblem([["timeoutMs", 0, 1]]) // { field: "timeoutMs", detail: "timeoutMs must be a number >= 1, got 0" }
+ */
+export const boundsProblem = <F extends string>(
+  bounds: ReadonlyArray<readonly [field: F, value: number | undefined, min: number]>,
+): { readonly field: F; readonly detail: string } | undefined => {
+  for (const [field, value, min] of bounds) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= min)) return { field, detail: `${field} must be a number >= ${min}, got ${value}` }
+  }
+  return undefined
+}
+
+/**
  * The error message of an OpenAI-style error body (`{ error: { message } }` or `{ message }`),
  * else the start of the raw text.
  *

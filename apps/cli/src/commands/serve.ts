@@ -3,10 +3,10 @@
  * over an OpenAI-compatible HTTP API until SIGTERM or SIGINT, then finishes the queued requests
  * and exits 0.
  */
-import { ConfigError, trySync } from "@icrl/core"
-import { apiKeyFrom, presetNames, selectBackend, serveCheckpoint, servePreset } from "@icrl/trainer"
+import { presetNames, selectBackend, serveCheckpoint, servePreset } from "@icrl/trainer"
 import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
+import { apiKeyFlags, apiKeyOf } from "../apiKeyFlags.ts"
 import { defaulted, FlagError, optional, PositiveCount, toggle } from "../flags.ts"
 import { adapterFlag, backendFlag, modelFlag, threadsFlag, withModelFlags } from "../modelFlags.ts"
 
@@ -47,9 +47,7 @@ export const command = Command.make(
     maxAdapters: defaulted(Flag.Int("max-adapters").pipe(Flag.withSchema(PositiveCount)), 8, "most LoRA adapters loaded at run time at once"),
     host: defaulted(Flag.String("host"), "127.0.0.1", "interface to listen on (loopback by default)"),
     port: defaulted(Flag.Int("port").pipe(Flag.withSchema(Port)), 8000, "port (0 picks a free one)"),
-    apiKey: optional(Flag.String("api-key"), "require Authorization: Bearer KEY on /v1 requests"),
-    apiKeyEnv: optional(Flag.String("api-key-env"), "read the required key from this environment variable instead"),
-    apiKeyFile: optional(Flag.String("api-key-file"), "read the required key from this file instead (a final newline is dropped)"),
+    ...apiKeyFlags("", "the key every /v1 request must carry (Authorization: Bearer KEY)"),
     modelName: optional(Flag.String("model-name"), "model id in /v1/models (default: the checkpoint directory's name)"),
     maxBatchSize: defaulted(Flag.Int("max-batch-size").pipe(Flag.withSchema(PositiveCount)), 64, "most sequences per sampler batch"),
     maxBatchTokens: defaulted(Flag.Int("max-batch-tokens").pipe(Flag.withSchema(PositiveCount)), 8192, "most padded prompt tokens (rows x longest prompt) per sampler call"),
@@ -71,10 +69,7 @@ export const command = Command.make(
       if (given > 1) return yield* bad(Option.isSome(values.preset) ? "preset" : "model", "give one of --checkpoint, --model and --preset")
       const adapter = Option.getOrUndefined(values.adapter)
       if (Option.isSome(values.preset) && adapter !== undefined) return yield* bad("adapter", "needs --model or --checkpoint")
-      const apiKey = yield* trySync(
-        () => apiKeyFrom({ key: Option.getOrUndefined(values.apiKey), env: Option.getOrUndefined(values.apiKeyEnv), file: Option.getOrUndefined(values.apiKeyFile) }),
-        [ConfigError],
-      ).pipe(Effect.mapError((error) => bad(error.field, error.detail)))
+      const apiKey = yield* apiKeyOf(values, "")
       if (Option.isSome(values.apiKey)) yield* Console.error("warning: --api-key is visible to other users in the process list; --api-key-env or --api-key-file keep it out")
       const backend = yield* Effect.promise(() => selectBackend(values.backend, { threads: values.threads }))
       yield* Console.error(`backend: ${backend.description}`)
