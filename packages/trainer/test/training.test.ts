@@ -100,6 +100,12 @@ const metrics = (dir: string) =>
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+/** A metrics line without the fields that time the run (they differ from run to run). */
+const withoutTimes = (line: Record<string, unknown>) => {
+  const { stepSec: _step, tokensPerSecond: _rate, elapsedSec: _elapsed, samplingSec: _sampling, updateSec: _update, syncSec: _sync, ...rest } = line
+  return rest
+}
+
 const weights = (dir: string, step: string) => {
   const d = join(dir, "checkpoints", step)
   return readdirSync(d)
@@ -206,12 +212,8 @@ describe("runTraining (smoke runs on the tiny preset)", () => {
     await Effect.runPromise(runTraining({ env: letterEnv, algorithm: algorithm({ total_steps: 4 }), settings, out: a, cacheDir }))
     await Effect.runPromise(runTraining({ env: letterEnv, algorithm: algorithm({ total_steps: 2 }), settings, out: b, cacheDir }))
     await Effect.runPromise(runTraining({ env: letterEnv, algorithm: algorithm({ total_steps: 4 }), settings, out: b, cacheDir, resume: true }))
-    const strip = (l: Record<string, unknown>) => {
-      const { stepSec: _s, tokensPerSecond: _t, elapsedSec: _e, ...rest } = l
-      return rest
-    }
-    const trainA = metrics(a).filter((l) => l["kind"] === "train").map(strip)
-    const trainB = metrics(b).filter((l) => l["kind"] === "train").map(strip)
+    const trainA = metrics(a).filter((l) => l["kind"] === "train").map(withoutTimes)
+    const trainB = metrics(b).filter((l) => l["kind"] === "train").map(withoutTimes)
     expect(trainB).toEqual(trainA)
     expect(weights(b, "step-000004")).toEqual(weights(a, "step-000004"))
   })
@@ -330,11 +332,7 @@ describe("resuming a damaged run", () => {
     cpSync(join(out, "checkpoints", "step-000001"), join(out, "checkpoints", "latest"), { recursive: true })
     await resumes(out, 2)
     expect(readdirSync(out).filter((f) => f.includes(".tmp-"))).toEqual([])
-    const strip = (l: Record<string, unknown>) => {
-      const { stepSec: _s, tokensPerSecond: _t, elapsedSec: _e, ...rest } = l
-      return rest
-    }
-    expect(metrics(out).map(strip)).toEqual(metrics(base).map(strip))
+    expect(metrics(out).map(withoutTimes)).toEqual(metrics(base).map(withoutTimes))
     expect(weights(out, "step-000002")).toEqual(weights(base, "step-000002"))
   })
 })
