@@ -17,9 +17,17 @@ const quick = (steps: number) => [
   "--threads", "1", "--warmstart-steps", "5", "--eval-tasks", "2", "--eval-every", "0", "--checkpoint-every", "1", "--cache-dir", join(root, "cache"),
 ]
 
-/** Starts `serve --preset tiny` on a free port and returns its API root once it listens. */
+/** A tiny Qwen3 folder, and a run of a few seconds training LoRA adapters on it. */
+const qwen3 = join(repoRoot, "packages", "trainer", "test", "fixtures", "qwen3", "mha-tied-f16")
+const quickLora = (steps: number) => [
+  "--env", "math", "--model", qwen3, "--lora-rank", "4", "--backend", "wasm", "--threads", "1", "--steps", String(steps), "--batch-size", "2", "--group-size", "2",
+  "--warmstart-steps", "4", "--warmstart-batch", "4", "--eval-tasks", "2", "--eval-every", "0", "--checkpoint-every", "1", "--cache-dir", join(root, "cache"),
+]
+
+/** Starts `serve` (of `--preset tiny` unless `extra` names a model) on a free port and returns its API root once it listens. */
 const startEngine = async (extra: ReadonlyArray<string> = ["--allow-weight-updates"]): Promise<{ url: string; process: ReturnType<typeof Bun.spawn> }> => {
-  const child = Bun.spawn([process.execPath, cliMain, "serve", "--preset", "tiny", "--port", "0", "--backend", "wasm", "--threads", "1", ...extra], { cwd: repoRoot, stdout: "ignore", stderr: "pipe" })
+  const model = extra.includes("--model") ? [] : ["--preset", "tiny"]
+  const child = Bun.spawn([process.execPath, cliMain, "serve", ...model, "--port", "0", "--backend", "wasm", "--threads", "1", ...extra], { cwd: repoRoot, stdout: "ignore", stderr: "pipe" })
   engines.push(child)
   let text = ""
   const decoder = new TextDecoder()
@@ -101,6 +109,7 @@ describe("train --rollout-base-url: rollouts on serve processes", () => {
     expect(stderr).toMatch(new RegExp(`error: policy error: engine ${fleet[2]!.url.replaceAll(".", "\\.")}: POST /update_weights_from_disk .* failed after 2 attempts: `))
     const done = trainLines(out).map((r) => r.step)
     expect(done.length).toBeLessThan(8)
+    expect(existsSync(join(out, "rollout-weights"))).toBe(false)
     const resumed = await runCli(["train", "--resume", out, "--rollout-base-url", `${fleet[0]!.url},${fleet[1]!.url}`])
     expect(resumed.code).toBe(0)
     expect(trainLines(out).map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
@@ -141,9 +150,55 @@ describe("train --rollout-base-url: rollouts on serve processes", () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`engine ${engine.url}: POST /update_weights_from_disk`)
     expect(result.stderr).toContain("HTTP 403: weight updates are disabled on this server; start serve with --allow-weight-updates")
-    // It stopped before the first evaluation, with the step-0 checkpoint written for --resume.
+    // It stopped before the first evaluation, with the step-0 checkpoint written for --resume, and left no weights behind.
     expect(existsSync(join(out, "metrics.jsonl"))).toBe(false)
     expect(existsSync(join(out, "checkpoints", "latest", "checkpoint.json"))).toBe(true)
+    expect(existsSync(join(out, "rollout-weights"))).toBe(false)
+  })
+
+  test("an engine that is down is named, with what the connection said, before anything is sampled", async () => {
+    const closed = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() })
+    const url = `http://127.0.0.1:${closed.port}/v1`
+    closed.stop(true)
+    const result = await runCli(["train", ...quick(1), "--out", join(root, "down"), "--rollout-retries", "1", "--rollout-base-url", url])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`error: policy error: engine ${url}: GET /v1/models failed after 2 attempts: ECONNREFUSED`)
+  })
+
+  test("LoRA: the engine samples from each update's adapter, loaded under a new name, and none is left loaded at the end; the same tokens and losses as in-process", async () => {
+    const engine = await startEngine(["--model", qwen3, "--allow-weight-updates"])
+    const local = await runCli(["train", ...quickLora(2), "--out", join(root, "lora-local")])
+    expect(local.code).toBe(0)
+    const remote = await runCli(["train", ...quickLora(2), "--out", join(root, "lora-remote"), "--rollout-base-url", engine.url])
+    expect(remote.code).toBe(0)
+    expect(remote.stderr).toMatch(/rollouts on \S+: adapter icrl-\w+-step-000000 from \S+step-000000 loaded in/)
+    expect(remote.stderr).toContain("0 retried, 0 dropped")
+    const [mine, theirs] = [trainLines(join(root, "lora-local")), trainLines(join(root, "lora-remote"))]
+    expect(theirs.map((r) => r.step)).toEqual([1, 2])
+    theirs.forEach((r, i) => {
+      expect(r.generatedTokens).toBe(mine[i]!.generatedTokens)
+      expect(Math.abs(r.loss - mine[i]!.loss)).toBeLessThan(1e-5)
+      expect(Math.abs(r.samplerWeightMean - 1)).toBeLessThan(1e-4)
+      expect(r.rolloutMismatches).toBe(0)
+    })
+    // The run unloaded its last adapter: the engine serves its base model alone again.
+    const models = (await (await fetch(`${engine.url}/models`)).json()) as { data: Array<{ id: string }> }
+    expect(models.data.map((m) => m.id)).toEqual(["mha-tied-f16"])
+    expect(existsSync(join(root, "lora-remote", "rollout-weights"))).toBe(false)
+  })
+
+  test("LoRA: an engine that refuses the adapter is named with its answer; the run resumes on one that loads it", async () => {
+    const refusing = await startEngine(["--model", qwen3])
+    const out = join(root, "lora-refused")
+    const failed = await runCli(["train", ...quickLora(2), "--out", out, "--rollout-retries", "1", "--rollout-base-url", refusing.url])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain(`error: policy error: engine ${refusing.url}: POST /v1/load_lora_adapter {"lora_name":"icrl-`)
+    expect(failed.stderr).toContain("failed after 2 attempts: HTTP 403: weight updates are disabled on this server; start serve with --allow-weight-updates")
+    expect(existsSync(join(out, "rollout-weights"))).toBe(false)
+    const engine = await startEngine(["--model", qwen3, "--allow-weight-updates"])
+    const resumed = await runCli(["train", "--resume", out, "--rollout-base-url", engine.url])
+    expect(resumed.code).toBe(0)
+    expect(trainLines(out).map((r) => r.step)).toEqual([1, 2])
   })
 
   test("bad rollout flags exit 2 naming the flag before anything runs", async () => {

@@ -64,6 +64,8 @@ export class RemoteRollouts {
   readonly #base: string
   #adapter: string | undefined
   #folder: string | undefined
+  /** Weights folders written and not yet removed (the last one synced, and one being written). */
+  readonly #written = new Set<string>()
 
   private constructor(fleet: RolloutFleet, weightsDir: string, base: string, tag: string) {
     this.fleet = fleet
@@ -119,6 +121,7 @@ export class RemoteRollouts {
       const started = performance.now()
       const folder = join(self.weightsDir, stepFolder(step))
       const previous = self.#folder
+      self.#written.add(folder)
       let report: Omit<SyncReport, "seconds">
       if (model.lora !== undefined) {
         yield* Effect.try({ try: () => saveLoraAdapter(model, folder), catch: (cause) => writeError(folder, cause) })
@@ -136,14 +139,17 @@ export class RemoteRollouts {
         report = { model: self.#base, kind: "weights", path: folder }
       }
       self.#folder = folder
-      if (previous !== undefined && previous !== folder) rmSync(previous, { recursive: true, force: true })
+      if (previous !== undefined && previous !== folder) {
+        rmSync(previous, { recursive: true, force: true })
+        self.#written.delete(previous)
+      }
       return { ...report, seconds: (performance.now() - started) / 1000 }
     })
   }
 
   /**
-   * Unloads the last adapter from the engines and removes the last weights folder (the engines
-   * keep serving reloaded full weights). Failures are returned as a message, not raised: the
+   * Unloads the last adapter from the engines and removes the weights folders (the engines
+   * keep serving reloaded full weights; see {@link removeWeights}). Failures are returned as a message, not raised: the
    * run's results are already saved.
    *
    * @example
@@ -158,12 +164,24 @@ export class RemoteRollouts {
         adapter === undefined
           ? undefined
           : yield* self.fleet.unloadAdapter(adapter).pipe(Effect.match({ onFailure: (error) => error.message, onSuccess: () => undefined }))
-      if (self.#folder !== undefined) rmSync(self.#folder, { recursive: true, force: true })
-      self.#folder = undefined
-      // The folder the run made, once empty.
-      if (existsSync(self.weightsDir) && readdirSync(self.weightsDir).length === 0) rmdirSync(self.weightsDir)
+      self.removeWeights()
       return problem
     })
+  }
+
+  /**
+   * Removes the weights folders this run wrote, and the weights directory once empty, without
+   * asking the engines anything (they hold what they loaded in memory): what a run that stops,
+   * ended or failed, leaves behind is its checkpoints only.
+   *
+   * @example
+   * remote.removeWeights()
+   */
+  removeWeights(): void {
+    for (const folder of this.#written) rmSync(folder, { recursive: true, force: true })
+    this.#written.clear()
+    this.#folder = undefined
+    if (existsSync(this.weightsDir) && readdirSync(this.weightsDir).length === 0) rmdirSync(this.weightsDir)
   }
 }
 

@@ -20,7 +20,7 @@ import {
   type Task,
   type UpdateStats,
 } from "@icrl/core"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -305,14 +305,14 @@ export const runTraining = (options: RunOptions): Effect.Effect<RunResult, RunEr
       (lock) => {
         if (lock.unavailable !== undefined) emit(warning(`${out} is not locked against a second process: ${lock.unavailable}`))
         if (lock.previousHolder !== undefined) emit({ kind: "status", message: `took over ${out} from process ${lock.previousHolder}, which ended without releasing it` })
-        return trainIn({ ...options, out, settings, emit })
+        return Effect.scoped(trainIn({ ...options, out, settings, emit }))
       },
       (lock) => Effect.sync(() => lock.release()),
     )
   })
 
 /** {@link runTraining} in its checked and locked directory. */
-const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError> =>
+const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError, Scope.Scope> =>
   Effect.gen(function* () {
     const { env, out, settings, algorithm, emit } = options
     const started = performance.now()
@@ -342,6 +342,8 @@ const trainIn = (options: CheckedOptions): Effect.Effect<RunResult, RunError> =>
     })
     const testTasks = yield* env.tasks("test", { seed: settings.evalSeed, count: settings.evalTasks, options: settings.envOptions })
     const remote = options.rollout === undefined ? undefined : yield* RemoteRollouts.connect(model, tokenizer, options.rollout, out)
+    // However the run ends, it leaves no weights written for the engines behind.
+    if (remote !== undefined) yield* Effect.addFinalizer(() => Effect.sync(() => remote.removeWeights()))
     const sync = (step: number) =>
       remote === undefined
         ? Effect.succeed(0)
