@@ -49,7 +49,7 @@ const fieldOf = (message: string): string => /at \["?([^"\]]+)"?\]/.exec(message
  * Decodes projection options from untrusted input (flags, JSON), with defaults for what is missing.
  *
  * @example
- * Effect.runSync(decodeProjectionOptions({ history_length: 4 })).history_length // 4
+ * (yield* decodeProjectionOptions({ history_length: 4 })).history_length // 4
  */
 export const decodeProjectionOptions = (input: unknown): Effect.Effect<ProjectionOptions, ConfigError> =>
   Schema.decodeUnknownEffect(ProjectionOptions)(input, { onExcessProperty: "error" }).pipe(
