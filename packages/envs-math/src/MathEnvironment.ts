@@ -75,12 +75,12 @@ export const mathAnswerReward = singleTurnReward<MathTask>("math-answer", (task,
 
 /**
  * The `math` environment package. Options: `difficulty` = a level 1..5, a range "1-3" or a list
- * "1,3" (default "1").
+ * "1,3" (default "1-2").
  */
 export const mathEnvironment: EnvironmentPackage<MathTask> = {
   name: "math",
   description:
-    "Procedural arithmetic, levels 1-5 (1: 1-2 digit +/-; 2: 3-digit +/-, x by one digit; 3: 4-digit, negatives, two operations; 4: 2x2-digit products, parentheses; 5: 3x2-digit products, three operations with division). Option difficulty=N|A-B|A,B (default 1: a small model learns it in minutes on a CPU).",
+    "Procedural arithmetic, levels 1-5 (1: 1-2 digit +/-; 2: 3-digit +/-, x by one digit; 3: 4-digit, negatives, two operations; 4: 2x2-digit products, parentheses; 5: 3x2-digit products, three operations with division). Option difficulty=N|A-B|A,B (default 1-2: a small model is warm-started to about 65% there in minutes on a CPU and leaves RL room to improve).",
   kind: "single-turn",
   rewardRange: [0, 1],
   maxSteps: 1,

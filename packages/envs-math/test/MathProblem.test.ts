@@ -34,7 +34,7 @@ describe("MathProblem", () => {
   })
 
   test("parseDifficulty reads a level, a range or a list, and names the field on bad input", () => {
-    expect(parseDifficulty(undefined)).toEqual([1])
+    expect(parseDifficulty(undefined)).toEqual([1, 2])
     expect(parseDifficulty("3")).toEqual([3])
     expect(parseDifficulty("1-3")).toEqual([1, 2, 3])
     expect(parseDifficulty("1,3,5")).toEqual([1, 3, 5])

@@ -161,9 +161,9 @@ describe("math warm start", () => {
     expect(wrongRefines).toBeGreaterThan(40)
   })
 
-  test("difficulty reaches the tasks; default is level 1", () => {
+  test("difficulty reaches the tasks; default is levels 1-2", () => {
     const levels = new Set(mathTasks("train", { seed: 1, count: 500 }).map((t) => t.level))
-    expect(levels).toEqual(new Set([1]))
+    expect(levels).toEqual(new Set([1, 2]))
     const hard = new Set(mathTasks("train", { seed: 1, count: 500, options: { difficulty: "4-5" } }).map((t) => t.level))
     expect(hard).toEqual(new Set([4, 5]))
   })
