@@ -37,7 +37,7 @@ import { RemoteRollouts, type RemoteRolloutOptions } from "./remoteRollouts.ts"
 import { checkFreshRunDirectory, lockRunDirectory, runDirectoryPath } from "./runDirectory.ts"
 import { readMetrics, RunDirectoryError, runFiles, RunSettings, writeRunConfig, type EvalRecord, type MetricsLine, type TrainLine } from "./runFiles.ts"
 import { ByteTokenizer, type Tokenizer } from "./tokenizer.ts"
-import { warmStart } from "./warmstart.ts"
+import { demonstrationsDigest, warmStart, warmStartDemonstrations } from "./warmstart.ts"
 
 /** What the loop reports as it goes. */
 export type RunEvent =
@@ -105,19 +105,20 @@ const evalRecord = (step: number, m: EvalMetrics): EvalRecord => ({ step, kind: 
 /**
  * The cache key of a warm start: everything that changes its result, the numerics of the
  * backend it ran on included (the same settings on another backend or BLAS thread count give
- * other weights).
+ * other weights), and the digest of the demonstrations it trains on (so an edited environment
+ * does not reuse a warm start of its earlier code).
  *
  * @example
- * warmStartKey("math", settings, 0, await backendNumerics()) // "3f2a..." (16 hex digits)
+ * warmStartKey("math", settings, 0, await backendNumerics(), demonstrationsDigest(demos)) // "3f2a..." (16 hex digits)
  */
-export const warmStartKey = (envName: string, settings: RunSettings, seed: number, numerics: BackendNumerics): string =>
+export const warmStartKey = (envName: string, settings: RunSettings, seed: number, numerics: BackendNumerics, demonstrations: string): string =>
   createHash("sha256")
     .update(
       // "v3" names the warm start's format, so caches made by older code are not reused: it holds
       // optimizer moments and was trained on refine prompts that end with the solver prompt. A
       // Hugging Face base model and LoRA settings are appended when given.
       JSON.stringify([
-        envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr, numerics, "v3",
+        envName, settings.envOptions, settings.preset, seed, settings.warmstartSteps, settings.warmstartBatchSize, settings.warmstartLr, numerics, demonstrations, "v3",
         ...(settings.model === undefined ? [] : [resolve(settings.model), settings.lora ?? null]),
       ]),
     )
@@ -196,7 +197,12 @@ const freshPoint = (options: CheckedOptions, tokenizer: Tokenizer): Effect.Effec
     let model: TransformerModel
     const init = options.init
     const numerics = yield* Effect.promise(backendNumerics)
-    const cached = join(options.cacheDir, `warmstart-${env.name}-${warmStartKey(env.name, settings, algorithm.seed, numerics)}`)
+    // Fresh demonstrations for every update rather than epochs over a small pool.
+    const demonstrations =
+      init === undefined && settings.warmstartSteps > 0
+        ? yield* warmStartDemonstrations(env, algorithm.seed, settings.warmstartSteps * settings.warmstartBatchSize, settings.envOptions)
+        : []
+    const cached = join(options.cacheDir, `warmstart-${env.name}-${warmStartKey(env.name, settings, algorithm.seed, numerics, demonstrationsDigest(demonstrations))}`)
     if (init !== undefined || checkpointExists(cached)) {
       const from = init ?? cached
       const loaded = yield* checkpointEffect(from, () => loadModel(from))
@@ -217,8 +223,7 @@ const freshPoint = (options: CheckedOptions, tokenizer: Tokenizer): Effect.Effec
         batchSize: settings.warmstartBatchSize,
         lr: settings.warmstartLr,
         seed: algorithm.seed,
-        // Fresh demonstrations for every update rather than epochs over a small pool.
-        demonstrationCount: settings.warmstartSteps * settings.warmstartBatchSize,
+        demonstrations,
         envOptions: settings.envOptions,
         evalTasks: 0,
         onProgress: (p) => emit({ kind: "warmstart", step: p.step, steps: p.steps, loss: p.loss }),

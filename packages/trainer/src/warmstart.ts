@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { ConfigError, Rng, type DataError, type Demonstration, type EnvironmentPackage, type EpisodeError } from "@icrl/core"
 import { Effect, Exit } from "effect"
+import { createHash } from "node:crypto"
 import { evaluateRoles, type RoleEvaluation } from "./episodes.ts"
 import type { TransformerModel } from "./model.ts"
 import { ATTENTION_AREA_BUDGET, microBatches, summedGradients } from "./gradients.ts"
@@ -8,6 +9,33 @@ import { trainingLimits } from "./memoryBudget.ts"
 import { AdamW, type OptimizerConfig } from "./optimizer.ts"
 import { completionLogprobs, type ScoringExample } from "./scoring.ts"
 import { encodePrompt, type Tokenizer } from "./tokenizer.ts"
+
+/**
+ * The demonstrations an environment offers for a warm start (none when it offers no warm start).
+ *
+ * @example
+ * const demos = yield* warmStartDemonstrations(env, 0, 2048, { difficulty: "1-2" })
+ */
+export const warmStartDemonstrations = (
+  env: EnvironmentPackage,
+  seed: number,
+  count: number,
+  envOptions?: Readonly<Record<string, string>>,
+): Effect.Effect<ReadonlyArray<Demonstration>, ConfigError | DataError | EpisodeError> =>
+  env.warmStart === undefined ? Effect.succeed([]) : env.warmStart({ seed, count, ...(envOptions === undefined ? {} : { options: envOptions }) })
+
+/**
+ * A digest of demonstrations (role, prompt and completion of each, in order): it changes whenever
+ * an environment's code changes what a warm start would train on.
+ *
+ * @example
+ * demonstrationsDigest([{ role: "solver", prompt: "1+1=", completion: "2" }]).length // 64
+ */
+export const demonstrationsDigest = (demonstrations: ReadonlyArray<Demonstration>): string => {
+  const hash = createHash("sha256")
+  for (const d of demonstrations) hash.update(`${d.role}\0${d.prompt}\0${d.completion}\0`)
+  return hash.digest("hex")
+}
 
 /** Progress of the supervised warm start, reported after every update. */
 export interface WarmStartProgress {
@@ -114,9 +142,7 @@ export const warmStart = (options: WarmStartOptions): Effect.Effect<WarmStartRes
     const { env, model, tokenizer, steps, batchSize, seed } = options
     if (!Number.isInteger(steps) || steps < 0) return yield* new ConfigError({ field: "warmstartSteps", detail: `must be a non-negative integer, got ${steps}` })
     if (!Number.isInteger(batchSize) || batchSize < 1) return yield* new ConfigError({ field: "warmstartBatchSize", detail: `must be a positive integer, got ${batchSize}` })
-    const taskOptions = options.envOptions === undefined ? {} : { options: options.envOptions }
-    const demos =
-      options.demonstrations ?? (env.warmStart === undefined ? [] : yield* env.warmStart({ seed, count: options.demonstrationCount ?? 2048, ...taskOptions }))
+    const demos = options.demonstrations ?? (yield* warmStartDemonstrations(env, seed, options.demonstrationCount ?? 2048, options.envOptions))
     const limit = model.config.maxSeqLen - 1
     const examples = demos.map((d) => demonstrationExample(tokenizer, d)).filter((ex) => ex.completionIds.length <= limit)
     if (steps > 0 && examples.length === 0) {

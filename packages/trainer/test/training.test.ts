@@ -341,7 +341,7 @@ describe("the warm-start cache", () => {
   const numerics = { backend: "wasm", tfjs: "4.22.0", wasm: { simd: true, threads: false }, blas: { library: "libopenblas.so.0", config: "OpenBLAS 0.3.21 DYNAMIC_ARCH Cooperlake", threads: 2 } }
 
   test("its key changes with everything that changes the weights: backend, wasm build, BLAS library, build and threads", () => {
-    const key = (n: BackendNumerics) => warmStartKey("letters", settings, 0, n)
+    const key = (n: BackendNumerics) => warmStartKey("letters", settings, 0, n, "d")
     const variants: ReadonlyArray<BackendNumerics> = [
       { ...numerics, backend: "cpu", wasm: null, blas: null },
       { ...numerics, blas: null },
@@ -354,6 +354,30 @@ describe("the warm-start cache", () => {
     const keys = new Set([key(numerics), ...variants.map(key)])
     expect(keys.size).toBe(variants.length + 1)
     expect(key({ ...numerics })).toBe(key(numerics))
+    expect(warmStartKey("letters", settings, 0, numerics, "e")).not.toBe(key(numerics))
+  })
+
+  test("an environment whose code changes its demonstrations trains its own warm start; the same code reuses it", async () => {
+    const cacheDir = join(root, "edited-env-cache")
+    const short = { ...settings, warmstartSteps: 4, evalTasks: 1 }
+    // The same name, an edited warm start: every solver demonstration says the right letter.
+    const edited: EnvironmentPackage<LetterTask> = {
+      ...letterEnv,
+      warmStart: (options) =>
+        Effect.map(letterEnv.warmStart!(options), (demos) =>
+          demos.map((d) => (d.role === "solver" ? { ...d, completion: ` ${d.prompt.match(/say (\w)/)![1]}` } : d)),
+        ),
+    }
+    const reused = async (env: EnvironmentPackage<LetterTask>, name: string) => {
+      const events: Array<RunEvent> = []
+      await Effect.runPromise(runTraining({ env, algorithm: algorithm({ total_steps: 0 }), settings: short, out: join(root, name), cacheDir, onEvent: (e) => events.push(e) }))
+      return events.some((e) => e.kind === "status" && e.message.startsWith("warm start reused"))
+    }
+    expect(await reused(letterEnv, "edited-a")).toBe(false)
+    expect(await reused(edited, "edited-b")).toBe(false)
+    expect(await reused(edited, "edited-c")).toBe(true)
+    expect(readdirSync(cacheDir).filter((d) => d.startsWith("warmstart-letters-"))).toHaveLength(2)
+    expect(weights(join(root, "edited-a"), "step-000000")).not.toEqual(weights(join(root, "edited-b"), "step-000000"))
   })
 
   test("a run under other numerics trains its own warm start instead of reusing one whose weights differ", async () => {
