@@ -6,7 +6,7 @@ import type { TransformerModel } from "./model.ts"
 import { LocalPolicy } from "./policy.ts"
 import { policyGradients } from "./policyUpdate.ts"
 import type { Tokenizer } from "./tokenizer.ts"
-import { demonstrationExample, sftLoss } from "./warmstart.ts"
+import { demonstrationExample, sftLoss, warmStartDemonstrations } from "./warmstart.ts"
 
 /** Cosines between the gradients of independent batches, and their norms. */
 export interface GradientAgreement {
@@ -101,7 +101,7 @@ export const measureGradientNoise = (
       const { grads, tokens } = policyGradients(model, tokenizer, batch.samples, config)
       rl.push(tokens === 0 ? new Float64Array(model.trainableVariables.reduce((n, v) => n + v.size, 0)) : flatten(grads))
     }
-    const offered = env.warmStart === undefined ? [] : yield* env.warmStart({ seed: config.seed + 1, count: demonstrations * batches * 4, ...taskOptions })
+    const offered = yield* warmStartDemonstrations(env, config.seed + 1, demonstrations * batches * 4, options.envOptions)
     const demos = offered.filter((d) => d.role === "solver")
     if (demos.length < demonstrations * batches) {
       return yield* new ConfigError({
