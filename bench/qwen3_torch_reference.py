@@ -11,9 +11,10 @@ nothing in the project imports torch.
 
 import argparse
 import json
-import os
 import sys
 import time
+
+from torch_setup import import_torch
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--folder", required=True)
@@ -27,21 +28,9 @@ parser.add_argument("--train-tokens", type=int, default=64)
 parser.add_argument("--lora-rank", type=int, default=8)
 args = parser.parse_args()
 
-os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
-os.environ["OMP_NUM_THREADS"] = str(args.threads)
-
-try:
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-    import transformers
-    import peft
-except ImportError as error:
-    print(json.dumps({"error": f"torch, transformers and peft are not importable by {sys.executable}: {error}"}))
-    sys.exit(1)
-
-torch.set_num_threads(args.threads)
+torch, transformers, peft = import_torch(args.threads, "transformers", "peft")
+from peft import LoraConfig, get_peft_model  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
 torch.manual_seed(0)
 
 

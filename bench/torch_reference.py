@@ -18,6 +18,8 @@ import os
 import sys
 import time
 
+from torch_setup import import_torch
+
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
 parser.add_argument("--repeats", type=int, default=5)
@@ -35,20 +37,7 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
 args = parser.parse_args()
 
-# Must precede `import torch`: pthread OpenBLAS ignores torch.set_num_threads, and busy-waiting
-# OpenMP threads fight the BLAS threads on small machines.
-os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
-os.environ["OMP_NUM_THREADS"] = str(args.threads)
-
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError as error:
-    print(json.dumps({"error": f"torch is not importable by {sys.executable}: {error}"}))
-    sys.exit(1)
-
-torch.set_num_threads(args.threads)
+torch, F = import_torch(args.threads, "torch.nn.functional")
 torch.manual_seed(args.seed)
 if args.device == "cuda" and not torch.cuda.is_available():
     print(json.dumps({"error": f"--device cuda: torch {torch.__version__} sees no CUDA device"}))
