@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { basename } from "node:path"
 import { probeWebgpu } from "./webgpu.ts"
 
 /** Which TensorFlow.js backend to run on; `auto` picks the fastest that loads. */
@@ -22,6 +23,11 @@ export interface BackendOptions {
    * Defaults to true for `auto` and false for an explicit `wasm`.
    */
   readonly blas?: boolean
+  /**
+   * Register the fused native kernels (RMSNorm, SwiGLU, attention) on the wasm backend when they
+   * build; default true unless `ICRL_NATIVE=0`.
+   */
+  readonly native?: boolean
 }
 
 type BlasResult = { readonly ok: true; readonly library: string } | { readonly ok: false; readonly reason: string }
@@ -87,6 +93,34 @@ const useCpu = async (): Promise<void> => {
 }
 
 const blasModulePath = "./blas/index.ts"
+const nativeModulePath = "./native/index.ts"
+
+type NativeModule = {
+  readonly registerNativeKernels?: (options?: { threads?: number }) => { readonly ok: true; readonly threads: number } | { readonly ok: false; readonly reason: string }
+  readonly unregisterNativeKernels?: () => boolean
+  readonly nativeKernelStatus?: () => { readonly library: string } | undefined
+}
+
+/** Registers the fused native kernels on the wasm backend (or removes them); a note for the start-up line. */
+const tryNative = async (wanted: boolean, threads: number | undefined): Promise<{ readonly ok: boolean; readonly note: string }> => {
+  let module: NativeModule
+  try {
+    module = (await import(nativeModulePath)) as NativeModule
+  } catch (cause) {
+    return { ok: false, note: `native kernels unavailable: ${errorText(cause)}` }
+  }
+  if (!wanted) {
+    module.unregisterNativeKernels?.()
+    return { ok: false, note: "" }
+  }
+  try {
+    const result = module.registerNativeKernels?.(threads === undefined ? {} : { threads })
+    if (result === undefined) return { ok: false, note: "native kernels unavailable" }
+    return result.ok ? { ok: true, note: "fused" } : { ok: false, note: result.reason }
+  } catch (cause) {
+    return { ok: false, note: errorText(cause) }
+  }
+}
 
 /** Registers the BLAS kernels on the wasm backend if that module and the library are present. */
 const tryBlas = async (threads: number | undefined): Promise<BlasResult> => {
@@ -130,16 +164,20 @@ export const selectBackend = async (name: BackendName, options: BackendOptions =
   if (name === "wasm" || name === "auto") {
     const failure = await useWasm()
     if (failure === undefined) {
+      const native = await tryNative(options.native ?? true, options.threads)
+      const fused = native.ok ? "+fused" : ""
       if (options.blas ?? name === "auto") {
         const blas = await tryBlas(options.threads)
         if (blas.ok) {
           const threads = options.threads === undefined ? "" : `, ${options.threads} thread${options.threads === 1 ? "" : "s"}`
-          return { backend: "wasm", description: `wasm+openblas (${blas.library}${threads})` }
+          const why = native.ok || native.note === "" ? "" : `; ${native.note}`
+          return { backend: "wasm", description: `wasm+openblas${fused} (${blas.library}${threads}${why})` }
         }
         notes.push(blas.reason)
       }
+      if (!native.ok && native.note !== "") notes.push(native.note)
       const why = notes.length === 0 ? "" : ` (${notes.join("; ")})`
-      return { backend: "wasm", description: `wasm${why}` }
+      return { backend: "wasm", description: `wasm${fused}${why}` }
     }
     if (name === "wasm") throw new Error(`backend wasm is not available: ${failure}`)
     notes.push(`wasm: ${failure}`)
@@ -158,6 +196,11 @@ export interface BackendNumerics {
   readonly wasm: { readonly simd: boolean; readonly threads: boolean } | null
   /** The BLAS kernels on the wasm backend: library, build (with the CPU kernels it chose) and threads. */
   readonly blas: { readonly library: string; readonly config: string; readonly threads: number } | null
+  /**
+   * The fused native kernels on the wasm backend: the library, whose name carries the hash of
+   * its source, compiler and CPU (their results do not depend on the thread count).
+   */
+  readonly native: { readonly library: string } | null
 }
 
 /**
@@ -172,7 +215,7 @@ export interface BackendNumerics {
  */
 export const backendNumerics = async (): Promise<BackendNumerics> => {
   const backend = tf.getBackend()
-  if (backend !== "wasm") return { backend, tfjs: tf.version_core, wasm: null, blas: null }
+  if (backend !== "wasm") return { backend, tfjs: tf.version_core, wasm: null, blas: null, native: null }
   const flag = async (name: string) => (await tf.env().getAsync(name)) === true
   const wasm = { simd: await flag("WASM_HAS_SIMD_SUPPORT"), threads: await flag("WASM_HAS_MULTITHREAD_SUPPORT") }
   let status: ReturnType<NonNullable<BlasModule["blasKernelStatus"]>>
@@ -182,5 +225,11 @@ export const backendNumerics = async (): Promise<BackendNumerics> => {
     status = undefined
   }
   const blas = status === undefined ? null : { library: status.library, config: status.config, threads: status.threads }
-  return { backend, tfjs: tf.version_core, wasm, blas }
+  let native: { readonly library: string } | undefined
+  try {
+    native = ((await import(nativeModulePath)) as NativeModule).nativeKernelStatus?.()
+  } catch {
+    native = undefined
+  }
+  return { backend, tfjs: tf.version_core, wasm, blas, native: native === undefined ? null : { library: basename(native.library) } }
 }

@@ -1,7 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { fusedDecodeAttention, fusedKernelsActive } from "./fusedOps.ts"
 import type { KvCache } from "./kvCache.ts"
 import { loraLinear, type LoraTarget } from "./lora.ts"
 import type { TransformerModel } from "./model.ts"
+import { rmsNorm, swiglu } from "./ops.ts"
 
 const maskValue = -1e9
 
@@ -11,7 +13,10 @@ const maskValue = -1e9
  * gain, LoRA adapters (when attached) added as their low-rank paths. It reads the model's
  * weights in place (a model of several GiB could not be copied within the wasm heap), so build
  * one per batch of generation, do not update the weights while it decodes, and dispose it after.
- * The same function as the training graph up to float rounding.
+ * The same function as the training graph up to float rounding. Where the fused native kernels
+ * are registered and the cache is written in place, a layer is a few kernels: RMSNorm, the
+ * projections, one attention kernel that also writes the new keys and values into the cache,
+ * SwiGLU.
  *
  * @example
  * const decoder = new Decoder(model)
@@ -51,6 +56,46 @@ export class Decoder {
    * column ([B * V], row-major). `padLengths` are the rows' left padding.
    */
   step(ids: Int32Array, B: number, T: number, padLengths: ReadonlyArray<number>, cache: KvCache): Float32Array {
+    const logits = fusedKernelsActive() && cache.inPlace ? this.#fusedStep(ids, B, T, padLengths, cache) : this.#composedStep(ids, B, T, padLengths, cache)
+    cache.advance(T)
+    const data = logits.dataSync() as Float32Array
+    logits.dispose()
+    return data
+  }
+
+  /** Logits [B, V] of each row's last new column through the fused kernels. */
+  #fusedStep(ids: Int32Array, B: number, T: number, padLengths: ReadonlyArray<number>, cache: KvCache): tf.Tensor2D {
+    const { normEps: eps, dModel: d } = this.#model.config
+    const Tp = cache.length
+    const weights = this.#model.weights
+    const lora = this.#model.lora
+    cache.checkRoom(T)
+    const positions = new Int32Array(B * T)
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = Math.max(0, Tp + t - (padLengths[b] as number))
+    const tables = this.#model.rotaryTables(Tp + T)
+    const layout = { batch: B, headDim: this.#model.headDim, eps, positions, pads: Int32Array.from(padLengths) }
+    return tf.tidy(() => {
+      let x = tf.gather(weights.embed, tf.tensor1d(ids, "int32")) as tf.Tensor2D
+      weights.layers.forEach((layer, l) => {
+        const linear = (input: tf.Tensor2D, weight: tf.Tensor, target: LoraTarget) => loraLinear(input, weight, lora?.adapter(l, target)) as tf.Tensor2D
+        const slot = cache.layer(l)
+        const input = x
+        x = tf.tidy(() => {
+          const h = rmsNorm(input, layer.attnNorm, eps)
+          const merged = fusedDecodeAttention(linear(h, layer.wq, "q"), linear(h, layer.wk, "k"), linear(h, layer.wv, "v"), layer.qNorm, layer.kNorm, tables, layout, slot.k, slot.v, Tp)
+          const mid = tf.add(input, linear(merged, layer.wo, "o")) as tf.Tensor2D
+          const h2 = rmsNorm(mid, layer.mlpNorm, eps)
+          const act = swiglu(linear(h2, layer.wGate, "gate"), linear(h2, layer.wUp, "up"))
+          return tf.add(mid, linear(act, layer.wDown, "down")) as tf.Tensor2D
+        })
+      })
+      const last = T === 1 ? x : tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d])
+      return tf.matMul(rmsNorm(last as tf.Tensor2D, weights.finalNorm, eps), weights.head, false, true)
+    })
+  }
+
+  /** Logits [B, V] of each row's last new column through TensorFlow.js ops. */
+  #composedStep(ids: Int32Array, B: number, T: number, padLengths: ReadonlyArray<number>, cache: KvCache): tf.Tensor2D {
     const { nHeads: H, nKvHeads: Hkv, normEps: eps, dModel: d } = this.#model.config
     const hd = this.#model.headDim
     const rep = H / Hkv
@@ -59,7 +104,7 @@ export class Decoder {
     const Tk = cache.keyLength(T)
     const weights = this.#model.weights
     const lora = this.#model.lora
-    const logits = tf.tidy(() => {
+    return tf.tidy(() => {
       const mask = this.#mask(B, rep, T, Tp, Tk, padLengths)
       const { cos, sin } = this.#rotaryTables(B, T, Tp, padLengths)
       const norm = (x: tf.Tensor2D, mean: tf.Tensor2D) =>
@@ -112,10 +157,6 @@ export class Decoder {
       const last = T === 1 ? x : tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d])
       return tf.matMul(tf.mul(norm(last as tf.Tensor2D, this.#meanD), weights.finalNorm), weights.head, false, true)
     })
-    cache.advance(T)
-    const data = logits.dataSync() as Float32Array
-    logits.dispose()
-    return data
   }
 
   /** Releases the decoder's own small tensors (not the model's weights). */

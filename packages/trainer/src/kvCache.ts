@@ -120,10 +120,7 @@ export class KvCache {
    * returned tensors belong to the cache (not to any enclosing `tf.tidy`).
    */
   update(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): LayerKeys {
-    const T = k.shape[2]
-    if (this.#length + T > this.capacity) {
-      throw new RangeError(`KV cache overflow: ${this.#length} + ${T} columns exceed capacity ${this.capacity}`)
-    }
+    this.checkRoom(k.shape[2])
     const access = this.#access
     if (access !== undefined) {
       const slot = this.#layers[layer] as LayerKeys
@@ -139,6 +136,23 @@ export class KvCache {
     if (prev !== undefined) tf.dispose([prev.k, prev.v])
     this.#layers[layer] = next
     return next
+  }
+
+  /** Throws a RangeError when `columns` more columns would not fit. */
+  checkRoom(columns: number): void {
+    if (this.#length + columns > this.capacity) {
+      throw new RangeError(`KV cache overflow: ${this.#length} + ${columns} columns exceed capacity ${this.capacity}`)
+    }
+  }
+
+  /**
+   * The preallocated keys and values [B, nKvHeads, capacity, headDim] of `layer`, for kernels that
+   * write new columns in place (after the `length` columns written so far); in-place caches only.
+   */
+  layer(layer: number): LayerKeys {
+    const slot = this.#layers[layer]
+    if (!this.inPlace || slot === undefined) throw new Error(`KV cache layer ${layer} is not preallocated`)
+    return slot
   }
 
   /** Marks `columns` more columns as written (after every layer was updated). */

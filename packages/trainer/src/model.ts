@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Rng } from "@icrl/core"
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js"
 import { loraLinear, type LoraAdapters, type LoraTarget } from "./lora.ts"
+import { fusedAttention, fusedKernelsActive, rotaryTables, type RotaryTables } from "./fusedOps.ts"
 import { embedRows, rmsNorm, swiglu } from "./ops.ts"
 
 /** Shape of the decoder-only transformer. */
@@ -126,6 +127,9 @@ export interface ModelInit {
 const maskValue = -1e9
 let instances = 0
 
+/** A layer's attention: projections q, k, v in token rows to the merged heads [B*T, H*hd]. */
+type Attend = (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, weights: LayerWeights) => tf.Tensor2D
+
 const validateConfig = (c: ModelConfig): void => {
   const ints: ReadonlyArray<"vocabSize" | "dModel" | "nLayers" | "nHeads" | "nKvHeads" | "dFf" | "maxSeqLen"> = ["vocabSize", "dModel", "nLayers", "nHeads", "nKvHeads", "dFf", "maxSeqLen"]
   for (const key of ints) {
@@ -170,6 +174,8 @@ export class TransformerModel {
   /** Rotate-half as a matrix: x @ rotate = concat(-x2, x1). */
   readonly #rotate: tf.Tensor2D
   readonly #invFreq: Float64Array
+  /** cos/sin tables for the fused attention, made on first use; the last covers the most positions. */
+  #rotary: Array<RotaryTables> = []
   #disposed = false
 
   constructor(config: ModelConfig, seed: number, init: ModelInit = {}) {
@@ -323,14 +329,11 @@ export class TransformerModel {
     const [B, T] = ids.shape
     const pads = options.padLengths
     if (pads !== undefined && pads.length !== B) throw new RangeError(`padLengths has ${pads.length} rows, ids has ${B}`)
-    const { nHeads: H, nKvHeads: Hkv } = this.config
-    const hd = this.headDim
-    const rep = H / Hkv
     const eps = this.config.normEps
     const lora = this.#lora
+    const fused = fusedKernelsActive()
     const hidden = tf.tidy(() => {
-      const rope = this.#ropeTables(B, T, pads)
-      const mask = this.#mask(B, rep, T, pads)
+      const attend = fused ? this.#fusedAttention(B, T, pads) : this.#composedAttention(B, T, pads)
       let x: tf.Tensor2D = embedRows(ids.dataSync(), this.#embed)
       for (let l = 0; l < this.#layers.length; l++) {
         const w = this.#layers[l] as LayerWeights
@@ -340,19 +343,8 @@ export class TransformerModel {
         // layer's intermediates are freed before the next layer runs.
         x = tf.tidy(() => {
           const h = rmsNorm(input, w.attnNorm, eps)
-          let q = tf.reshape(linear(h, w.wq, "q"), [B, T, H, hd]) as tf.Tensor4D
-          let k = tf.reshape(linear(h, w.wk, "k"), [B, T, Hkv, hd]) as tf.Tensor4D
-          const v = tf.reshape(linear(h, w.wv, "v"), [B, T, Hkv, hd]) as tf.Tensor4D
-          q = this.#rope(rmsNorm(q, w.qNorm, eps), rope.cosQ, rope.sinQ)
-          k = this.#rope(rmsNorm(k, w.kNorm, eps), rope.cos, rope.sin)
-          const qh = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [B, Hkv, rep * T, hd])
-          const kh = tf.transpose(k, [0, 2, 1, 3]) as tf.Tensor4D
-          const vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D
-          const scores = tf.add(tf.matMul(qh, kh, false, true), mask)
-          const probs = tf.softmax(scores)
-          const att = tf.reshape(tf.matMul(probs, vh), [B, H, T, hd])
-          const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, H * hd])
-          const mid = tf.add(input, linear(merged as tf.Tensor2D, w.wo, "o"))
+          const merged = attend(linear(h, w.wq, "q") as tf.Tensor2D, linear(h, w.wk, "k") as tf.Tensor2D, linear(h, w.wv, "v") as tf.Tensor2D, w)
+          const mid = tf.add(input, linear(merged, w.wo, "o"))
           const h2 = rmsNorm(mid, w.mlpNorm, eps)
           const act = swiglu(linear(h2, w.wGate, "gate"), linear(h2, w.wUp, "up"))
           return tf.add(mid, linear(act, w.wDown, "down")) as tf.Tensor2D
@@ -368,6 +360,25 @@ export class TransformerModel {
     return tf.tidy(() => tf.matMul(rmsNorm(hidden, this.#finalNorm, this.config.normEps), this.#head, false, true))
   }
 
+  /**
+   * Rotary cos/sin tables of at least `positions` positions (default maxSeqLen), kept by the
+   * model for the fused kernels. A decoding batch may feed rows that have already finished past
+   * maxSeqLen: larger tables are made then, and earlier ones are kept until `dispose()` (a
+   * pending backward pass may still read them).
+   */
+  rotaryTables(positions: number = this.config.maxSeqLen): RotaryTables {
+    this.#check()
+    const last = this.#rotary.at(-1)
+    if (last !== undefined && last.cos.shape[0] >= positions) return last
+    const length = Math.max(this.config.maxSeqLen, 2 * (last?.cos.shape[0] ?? 0), positions)
+    const made = tf.tidy(() => {
+      const tables = rotaryTables(this.#invFreq, length)
+      return { cos: tf.keep(tables.cos), sin: tf.keep(tables.sin) }
+    })
+    this.#rotary.push(made)
+    return made
+  }
+
   /** Releases the variables and constant tensors. */
   dispose(): void {
     if (this.#disposed) return
@@ -375,10 +386,41 @@ export class TransformerModel {
     for (const v of this.variables) v.dispose()
     this.#lora?.dispose()
     this.#rotate.dispose()
+    tf.dispose(this.#rotary.flatMap((t) => [t.cos, t.sin]))
   }
 
   #check(): void {
     if (this.#disposed) throw new Error("TransformerModel used after dispose()")
+  }
+
+  /** Attention of a layer (q/k norms, rotary embedding, causal softmax, heads merged) through the fused kernels. */
+  #fusedAttention(B: number, T: number, pads: ReadonlyArray<number> | undefined): Attend {
+    const positions = new Int32Array(B * T)
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = Math.max(0, t - (pads?.[b] ?? 0))
+    const layout = { batch: B, headDim: this.headDim, eps: this.config.normEps, positions, pads: Int32Array.from(pads ?? new Array<number>(B).fill(0)) }
+    const tables = this.rotaryTables()
+    return (q, k, v, w) => fusedAttention(q, k, v, w.qNorm, w.kNorm, tables, layout)
+  }
+
+  /** The same attention as TensorFlow.js ops; its tables and mask are made once per forward pass. */
+  #composedAttention(B: number, T: number, pads: ReadonlyArray<number> | undefined): Attend {
+    const { nHeads: H, nKvHeads: Hkv, normEps: eps } = this.config
+    const hd = this.headDim
+    const rep = H / Hkv
+    const rope = this.#ropeTables(B, T, pads)
+    const mask = this.#mask(B, rep, T, pads)
+    return (q2d, k2d, v2d, w) => {
+      const q = this.#rope(rmsNorm(tf.reshape(q2d, [B, T, H, hd]) as tf.Tensor4D, w.qNorm, eps), rope.cosQ, rope.sinQ)
+      const k = this.#rope(rmsNorm(tf.reshape(k2d, [B, T, Hkv, hd]) as tf.Tensor4D, w.kNorm, eps), rope.cos, rope.sin)
+      const v = tf.reshape(v2d, [B, T, Hkv, hd])
+      const qh = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [B, Hkv, rep * T, hd])
+      const kh = tf.transpose(k, [0, 2, 1, 3]) as tf.Tensor4D
+      const vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D
+      const scores = tf.add(tf.matMul(qh, kh, false, true), mask)
+      const probs = tf.softmax(scores)
+      const att = tf.reshape(tf.matMul(probs, vh), [B, H, T, hd])
+      return tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, H * hd]) as tf.Tensor2D
+    }
   }
 
   #rope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D {

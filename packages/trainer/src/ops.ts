@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { fusedKernelsActive, fusedRmsNorm, fusedSwiglu } from "./fusedOps.ts"
 
 /**
  * Fused building blocks of the model with hand-written gradients. Row reductions run as
@@ -22,7 +23,8 @@ const constant = (key: string, make: () => tf.Tensor): tf.Tensor => {
 const meanColumn = (d: number): tf.Tensor2D => constant(`mean${d}`, () => tf.fill([d, 1], 1 / d)) as tf.Tensor2D
 
 /**
- * RMSNorm over the last axis with a learned gain: x / sqrt(mean(x^2) + eps) * gain.
+ * RMSNorm over the last axis with a learned gain: x / sqrt(mean(x^2) + eps) * gain (one fused
+ * native kernel where those are registered).
  *
  * @example
  * const y = rmsNorm(x, gain, 1e-6) // same shape as x
@@ -30,7 +32,7 @@ const meanColumn = (d: number): tf.Tensor2D => constant(`mean${d}`, () => tf.fil
 export const rmsNorm = <T extends tf.Tensor>(x: T, gain: tf.Tensor, eps: number): T => {
   const d = x.shape[x.shape.length - 1] as number
   const flat = x.rank === 2 ? (x as unknown as tf.Tensor2D) : (tf.reshape(x, [-1, d]) as tf.Tensor2D)
-  const out = rmsNorm2d(flat, gain, eps)
+  const out = fusedKernelsActive() ? fusedRmsNorm(flat, gain, eps) : rmsNorm2d(flat, gain, eps)
   return (x.rank === 2 ? out : tf.reshape(out, x.shape)) as T
 }
 
@@ -59,12 +61,15 @@ const rmsNorm2d = (x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor =>
   })(x, gain)
 
 /**
- * The SwiGLU activation silu(gate) * up, fused.
+ * The SwiGLU activation silu(gate) * up, fused (one native kernel where those are registered).
  *
  * @example
  * const h = swiglu(tf.matMul(x, wGate), tf.matMul(x, wUp))
  */
 export const swiglu = <T extends tf.Tensor>(gate: T, up: T): T =>
+  fusedKernelsActive() ? fusedSwiglu(gate, up) : swigluComposed(gate, up)
+
+const swigluComposed = <T extends tf.Tensor>(gate: T, up: T): T =>
   tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const g = args[0] as tf.Tensor
     const u = args[1] as tf.Tensor

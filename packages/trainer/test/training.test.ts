@@ -338,12 +338,14 @@ describe("resuming a damaged run", () => {
 })
 
 describe("the warm-start cache", () => {
-  const numerics = { backend: "wasm", tfjs: "4.22.0", wasm: { simd: true, threads: false }, blas: { library: "libopenblas.so.0", config: "OpenBLAS 0.3.21 DYNAMIC_ARCH Cooperlake", threads: 2 } }
+  const numerics = { backend: "wasm", tfjs: "4.22.0", wasm: { simd: true, threads: false }, blas: { library: "libopenblas.so.0", config: "OpenBLAS 0.3.21 DYNAMIC_ARCH Cooperlake", threads: 2 }, native: { library: "kernels-0123456789abcdef.so" } }
 
-  test("its key changes with everything that changes the weights: backend, wasm build, BLAS library, build and threads", () => {
+  test("its key changes with everything that changes the weights: backend, wasm build, BLAS library, build and threads, fused kernels", () => {
     const key = (n: BackendNumerics) => warmStartKey("letters", settings, 0, n, "d")
     const variants: ReadonlyArray<BackendNumerics> = [
-      { ...numerics, backend: "cpu", wasm: null, blas: null },
+      { ...numerics, backend: "cpu", wasm: null, blas: null, native: null },
+      { ...numerics, native: null },
+      { ...numerics, native: { library: "kernels-fedcba9876543210.so" } },
       { ...numerics, blas: null },
       { ...numerics, wasm: { simd: false, threads: false } },
       { ...numerics, tfjs: "4.23.0" },
