@@ -25,6 +25,8 @@ describe("normalizeAnswer", () => {
     expect(normalizeAnswer("An apple, a pear & the plum!")).toBe("apple pear plum")
     expect(normalizeAnswer("theatre")).toBe("theatre")
     expect(normalizeAnswer("")).toBe("")
+    // A symbol between letters once made the sigma lower differently on a second pass.
+    expect(normalizeAnswer("Ḁ\u{1BC9C}ς")).toBe(normalizeAnswer(normalizeAnswer("Ḁ\u{1BC9C}ς")))
     expect(answerTokens("Northwind-Pictures  Ltd")).toEqual(["northwindpictures", "ltd"])
   })
 

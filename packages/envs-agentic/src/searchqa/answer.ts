@@ -1,7 +1,7 @@
 /**
  * Answer checking for question answering, as in SQuAD and HotpotQA: answers are compared after
- * normalization (case folded (lower, upper, then lower again, so that forms like "ß", "SS" and
- * "ẞ" meet), punctuation and symbols removed, the articles "a", "an", "the"
+ * normalization (punctuation and symbols removed, case folded (lower, upper, then lower again,
+ * so that forms like "ß", "SS" and "ẞ" meet), the articles "a", "an", "the"
  * dropped, whitespace collapsed); the reward is exact match and the graded score token F1.
  */
 
@@ -16,10 +16,12 @@ const articles = new Set(["a", "an", "the"])
  */
 export const answerTokens = (text: string): Array<string> =>
   text
+    // Punctuation goes before case folding: a symbol between two letters changes how a Greek
+    // sigma lowers ("σ" or final "ς"), so folding first was not idempotent.
+    .replace(punctuation, "")
     .toLowerCase()
     .toUpperCase()
     .toLowerCase()
-    .replace(punctuation, "")
     .split(/\s+/)
     .filter((t) => t.length > 0 && !articles.has(t))
 
