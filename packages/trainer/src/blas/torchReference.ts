@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import type { ModelConfig } from "../model.ts"
 
 /** The PyTorch reference script of the model benchmark (a benchmark, not a dependency). */
 export const torchReferenceScript: string = fileURLToPath(new URL("../../../../bench/torch_reference.py", import.meta.url))
@@ -13,23 +14,35 @@ export const qwen3TorchReferenceScript: string = fileURLToPath(new URL("../../..
  */
 export const torchPythonCandidates: ReadonlyArray<string> = ["python3", "/usr/bin/python3", "python"]
 
+/** The torch version `python` imports with `modules`, or undefined when it cannot import them. */
+const torchVersion = (python: string, modules: ReadonlyArray<string>): string | undefined => {
+  if (python.startsWith("/") && !existsSync(python)) return undefined
+  try {
+    const probe = Bun.spawnSync([python, "-c", `import ${modules.join(", ")}; print(torch.__version__)`], { stdout: "pipe", stderr: "ignore" })
+    return probe.exitCode === 0 ? probe.stdout.toString().trim() : undefined
+  } catch {
+    return undefined // not installed under that name
+  }
+}
+
 /**
- * The first Python interpreter that can import `modules` (default torch), or undefined.
+ * The Python interpreter among `candidates` that imports `modules` (torch and the rest) with the
+ * newest torch major version (the first such on a tie), or undefined: a torch 2.x wins over a
+ * Debian torch 1.x found earlier.
  *
  * @example
  * const python = findTorchPython() // "/usr/bin/python3" on a Debian machine with python3-torch
  */
 export const findTorchPython = (candidates: ReadonlyArray<string> = torchPythonCandidates, modules: ReadonlyArray<string> = ["torch"]): string | undefined => {
+  const imports = modules.includes("torch") ? modules : ["torch", ...modules]
+  let best: { readonly python: string; readonly major: number } | undefined
   for (const python of candidates) {
-    if (python.startsWith("/") && !existsSync(python)) continue
-    try {
-      const probe = Bun.spawnSync([python, "-c", `import ${modules.join(", ")}`], { stdout: "ignore", stderr: "ignore" })
-      if (probe.exitCode === 0) return python
-    } catch {
-      // Not installed under that name: try the next one.
-    }
+    const version = torchVersion(python, imports)
+    if (version === undefined) continue
+    const major = Number.parseInt(version, 10) || 0
+    if (best === undefined || major > best.major) best = { python, major }
   }
-  return undefined
+  return best?.python
 }
 
 /** What `bench/torch_reference.py` prints. */
@@ -67,6 +80,22 @@ export interface TorchReferenceOptions {
   readonly prompt?: number
   readonly newTokens?: number
 }
+
+/**
+ * The reference's shape flags for a model config: the same architecture, so both sides of a
+ * comparison run the same shapes whatever the preset.
+ *
+ * @example
+ * runTorchReference({ threads: 2, ...torchShapes(modelConfig("medium", 259)) })
+ */
+export const torchShapes = (config: ModelConfig): Pick<TorchReferenceOptions, "vocab" | "dModel" | "layers" | "heads" | "kvHeads" | "ff"> => ({
+  vocab: config.vocabSize,
+  dModel: config.dModel,
+  layers: config.nLayers,
+  heads: config.nHeads,
+  kvHeads: config.nKvHeads,
+  ff: config.dFf,
+})
 
 /**
  * Runs the PyTorch reference with the same architecture and shapes and returns its report, or
