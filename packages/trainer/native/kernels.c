@@ -290,7 +290,7 @@ void icrl_rmsnorm_grad(const float *dy, const float *x, const float *g, const fl
 typedef struct {
   const float *gate, *up, *dy;
   float *out, *dgate, *dup;
-  int64_t size, per;
+  int64_t size, per, width;
 } swiglu_job;
 
 static void swiglu_forward_chunk(void *ctx, int64_t chunk) {
@@ -305,6 +305,22 @@ static void swiglu_forward_chunk(void *ctx, int64_t chunk) {
 void icrl_swiglu(const float *gate, const float *up, float *out, int64_t size) {
   swiglu_job j = {.gate = gate, .up = up, .out = out, .size = size, .per = CHUNK_WORK};
   parallel((size + j.per - 1) / j.per, swiglu_forward_chunk, &j);
+}
+
+static void swiglu_packed_chunk(void *ctx, int64_t chunk) {
+  swiglu_job *j = ctx;
+  int64_t begin = chunk * j->per, end = begin + j->per < j->size ? begin + j->per : j->size;
+  for (int64_t r = begin; r < end; r++) {
+    const float *gate = j->gate + r * 2 * j->width, *up = gate + j->width;
+    float *out = j->out + r * j->width;
+    for (int64_t i = 0; i < j->width; i++) out[i] = gate[i] * sigmoid_fast(gate[i]) * up[i];
+  }
+}
+
+/* out [rows, width] = silu(gate) * up of the packed rows [gate | up] of gu [rows, 2 width]. */
+void icrl_swiglu_packed(const float *gu, float *out, int64_t rows, int64_t width) {
+  swiglu_job j = {.gate = gu, .out = out, .size = rows, .width = width, .per = chunk_items(rows, width, CHUNK_WORK)};
+  parallel((rows + j.per - 1) / j.per, swiglu_packed_chunk, &j);
 }
 
 static void swiglu_backward_chunk(void *ctx, int64_t chunk) {
@@ -337,6 +353,7 @@ typedef struct {
   const float *dqo, *dko, *dvo;
   float *dq, *dk, *dv, *partial;
   int64_t B, T, H, Hkv, hd, columns, column, half, per;
+  int64_t q_stride, kv_stride; /* forward: floats from one token row of q (of k and v) to the next */
   float eps, scale;
 } rope_job;
 
@@ -362,14 +379,14 @@ static void rope_forward_chunk(void *ctx, int64_t chunk) {
     const float *s = j->sin + (int64_t)j->positions[n] * j->half;
     for (int64_t h = 0; h < j->H; h++) {
       float *out = j->qo + ((b * j->H + h) * j->T + t) * hd;
-      float r = norm_rope(j->q + (n * j->H + h) * hd, j->gq, c, s, out, hd, j->half, j->eps, j->scale);
+      float r = norm_rope(j->q + n * j->q_stride + h * hd, j->gq, c, s, out, hd, j->half, j->eps, j->scale);
       if (j->rq) j->rq[n * j->H + h] = r;
     }
     for (int64_t h = 0; h < j->Hkv; h++) {
       int64_t at = ((b * j->Hkv + h) * j->columns + j->column + t) * hd;
-      float r = norm_rope(j->k + (n * j->Hkv + h) * hd, j->gk, c, s, j->ko + at, hd, j->half, j->eps, 1.0f);
+      float r = norm_rope(j->k + n * j->kv_stride + h * hd, j->gk, c, s, j->ko + at, hd, j->half, j->eps, 1.0f);
       if (j->rk) j->rk[n * j->Hkv + h] = r;
-      memcpy(j->vo + at, j->v + (n * j->Hkv + h) * hd, (size_t)hd * sizeof(float));
+      memcpy(j->vo + at, j->v + n * j->kv_stride + h * hd, (size_t)hd * sizeof(float));
     }
   }
 }
@@ -377,15 +394,18 @@ static void rope_forward_chunk(void *ctx, int64_t chunk) {
 /*
  * q [B*T, H*hd], k and v [B*T, Hkv*hd] -> qo [B, H, T, hd], ko and vo [B, Hkv, columns, hd]
  * (written at columns column..column+T-1); rq, rk (may be NULL) receive the rows' 1/rms.
+ * Token rows are q_stride (k and v: kv_stride) floats apart, so q, k and v may be the column
+ * blocks of one packed [B*T, (H + 2 Hkv) hd] matrix.
  */
 void icrl_attention_inputs(const float *q, const float *k, const float *v, const float *gq, const float *gk,
                            const float *cos, const float *sin, const int32_t *positions,
                            float *qo, float *ko, float *vo, float *rq, float *rk,
                            int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd, int64_t columns, int64_t column,
-                           float eps, float scale) {
+                           int64_t q_stride, int64_t kv_stride, float eps, float scale) {
   rope_job j = {.q = q, .k = k, .v = v, .gq = gq, .gk = gk, .cos = cos, .sin = sin, .positions = positions,
                 .qo = qo, .ko = ko, .vo = vo, .rq = rq, .rk = rk, .B = B, .T = T, .H = H, .Hkv = Hkv, .hd = hd,
-                .columns = columns, .column = column, .half = hd / 2, .eps = eps, .scale = scale};
+                .columns = columns, .column = column, .half = hd / 2, .q_stride = q_stride, .kv_stride = kv_stride,
+                .eps = eps, .scale = scale};
   j.per = chunk_items(B * T, (H + 2 * Hkv) * hd * 2, CHUNK_WORK);
   parallel((B * T + j.per - 1) / j.per, rope_forward_chunk, &j);
 }
@@ -527,7 +547,10 @@ static void attention_forward_chunk(void *ctx, int64_t chunk) {
     const float *K = j->k + (b * j->Hkv + kvh) * j->columns * hd;
     const float *V = j->v + (b * j->Hkv + kvh) * j->columns * hd;
     int64_t visible = keys - pad;
-    transpose_rows(K + pad * hd, kt, visible, hd);
+    /* One query (decoding): dot products with the key rows as they lie; transposing them for
+       the blocked dot products would cost as much as the products themselves. */
+    int64_t one = j->T == 1;
+    if (!one) transpose_rows(K + pad * hd, kt, visible, hd);
     for (int64_t t = 0; t < j->T; t++) {
       float *o = j->out + ((b * j->T + t) * j->H + h) * hd;
       float *lse = j->lse ? j->lse + (b * j->H + h) * j->T + t : NULL;
@@ -537,7 +560,11 @@ static void attention_forward_chunk(void *ctx, int64_t chunk) {
         if (lse) *lse = 0;
         continue;
       }
-      dots(scores, j->q + ((b * j->H + h) * j->T + t) * hd, kt, padded(visible), count, hd);
+      const float *qrow = j->q + ((b * j->H + h) * j->T + t) * hd;
+      if (one)
+        for (int64_t s = 0; s < count; s++) scores[s] = dot(qrow, K + (pad + s) * hd, hd);
+      else
+        dots(scores, qrow, kt, padded(visible), count, hd);
       float m = -INFINITY;
       for (int64_t s = 0; s < count; s++) m = scores[s] > m ? scores[s] : m;
       for (int64_t s = 0; s < count; s++) scores[s] = exp_fast(scores[s] - m);

@@ -13,6 +13,7 @@ export const fusedKernelNames = {
   rmsNormGrad: "IcrlRmsNormGrad",
   swiglu: "IcrlSwiglu",
   swigluGrad: "IcrlSwigluGrad",
+  swigluPacked: "IcrlSwigluPacked",
   attention: "IcrlAttention",
   attentionGrad: "IcrlAttentionGrad",
   decodeAttention: "IcrlDecodeAttention",
@@ -69,6 +70,16 @@ export const fusedSwiglu = <T extends tf.Tensor>(gate: T, up: T): T =>
       },
     }
   })(gate, up) as T
+
+/**
+ * silu(gate) * up of packed rows [gate | up] ([N, 2w] -> [N, w]) through the fused kernel, as the
+ * decoder computes it from one matmul with the gate and up projections side by side. Inference
+ * only (no gradient).
+ *
+ * @example
+ * const act = fusedSwigluPacked(tf.matMul(h, gateUpWeights))
+ */
+export const fusedSwigluPacked = (gateUp: tf.Tensor2D): tf.Tensor2D => run(fusedKernelNames.swigluPacked, { gateUp })[0] as tf.Tensor2D
 
 /** Rotary tables [positions, headDim / 2] of cos and sin (rotate-half layout), kept by the model. */
 export interface RotaryTables {
@@ -163,21 +174,22 @@ export const fusedAttention = (
 }
 
 /**
- * The decoding form of {@link fusedAttention}: the new columns' keys and values are written into
- * the key/value caches [B, Hkv, capacity, hd] in place at columns `first`.., and their queries
- * attend over cache columns pads[b]..first+t. Inference only (no gradient).
+ * The decoding form of {@link fusedAttention}, from the packed projections `qkv` [B*T, (H + 2 Hkv) hd]
+ * (q, k and v side by side, as one matmul with the three weights concatenated gives them): the
+ * new columns' keys and values are written into the key/value caches [B, Hkv, capacity, hd] in
+ * place at columns `first`.., and their queries attend over cache columns pads[b]..first+t.
+ * Inference only (no gradient).
  *
  * @example
- * const merged = fusedDecodeAttention(q, k, v, layer.qNorm, layer.kNorm, tables, layout, slot.k, slot.v, cache.length)
+ * const merged = fusedDecodeAttention(tf.matMul(h, qkvWeights), layer.qNorm, layer.kNorm, tables, layout, heads, slot.k, slot.v, cache.length)
  */
 export const fusedDecodeAttention = (
-  q: tf.Tensor2D,
-  k: tf.Tensor2D,
-  v: tf.Tensor2D,
+  qkv: tf.Tensor2D,
   qGain: tf.Tensor,
   kGain: tf.Tensor,
   tables: RotaryTables,
   layout: AttentionLayout,
+  heads: { readonly heads: number; readonly kvHeads: number },
   cacheK: tf.Tensor4D,
   cacheV: tf.Tensor4D,
   first: number,
@@ -188,10 +200,10 @@ export const fusedDecodeAttention = (
       run(
         fusedKernelNames.decodeAttention,
         {
-          q, k, v, qGain, kGain, cos: tables.cos, sin: tables.sin, cacheK, cacheV,
+          qkv, qGain, kGain, cos: tables.cos, sin: tables.sin, cacheK, cacheV,
           positions: tf.tensor1d(layout.positions, "int32"), pads: tf.tensor1d(layout.pads, "int32"),
         },
-        { batch: layout.batch, headDim: layout.headDim, eps: layout.eps, first },
+        { batch: layout.batch, headDim: layout.headDim, heads: heads.heads, kvHeads: heads.kvHeads, eps: layout.eps, first },
       )[0] as tf.Tensor2D,
   )
 }

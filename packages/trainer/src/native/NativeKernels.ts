@@ -28,8 +28,9 @@ const symbols = {
   icrl_rmsnorm_grad: { args: [ptr, ptr, ptr, ptr, ptr, ptr, i64, i64], returns: FFIType.void },
   icrl_swiglu: { args: [ptr, ptr, ptr, i64], returns: FFIType.void },
   icrl_swiglu_grad: { args: [ptr, ptr, ptr, ptr, ptr, i64], returns: FFIType.void },
+  icrl_swiglu_packed: { args: [ptr, ptr, i64, i64], returns: FFIType.void },
   icrl_attention_inputs: {
-    args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, f32, f32],
+    args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32, f32],
     returns: FFIType.void,
   },
   icrl_attention_inputs_grad: {
@@ -63,10 +64,13 @@ export interface NativeKernels {
   readonly rmsNormGrad: (dy: Address, x: Address, gain: Address, rstd: Address, dx: Address, dgain: Address, rows: number, width: number) => void
   readonly swiglu: (gate: Address, up: Address, out: Address, size: number) => void
   readonly swigluGrad: (dy: Address, gate: Address, up: Address, dgate: Address, dup: Address, size: number) => void
+  /** silu(gate) * up of packed rows [gate | up] ([rows, 2 width]) into [rows, width]. */
+  readonly swigluPacked: (gateUp: Address, out: Address, rows: number, width: number) => void
+  /** `strides`: floats between token rows of q and of k/v (q, k, v may be column blocks of one packed matrix). */
   readonly attentionInputs: (
     q: Address, k: Address, v: Address, qGain: Address, kGain: Address, cos: Address, sin: Address, positions: Address,
     qOut: Address, kOut: Address, vOut: Address, qRstd: Address, kRstd: Address,
-    dims: AttentionDims, keyColumns: number, firstColumn: number, eps: number, scale: number,
+    dims: AttentionDims, keyColumns: number, firstColumn: number, strides: { readonly q: number; readonly kv: number }, eps: number, scale: number,
   ) => void
   readonly attentionInputsGrad: (
     dqOut: Address, dkOut: Address, dvOut: Address, q: Address, k: Address, qGain: Address, kGain: Address, qRstd: Address, kRstd: Address,
@@ -128,10 +132,11 @@ const bind = (path: string): NativeKernels => {
     rmsNormGrad: (dy, x, gain, rstd, dx, dgain, rows, width) => s.icrl_rmsnorm_grad(p(dy), p(x), p(gain), p(rstd), p(dx), p(dgain), rows, width),
     swiglu: (gate, up, out, size) => s.icrl_swiglu(p(gate), p(up), p(out), size),
     swigluGrad: (dy, gate, up, dgate, dup, size) => s.icrl_swiglu_grad(p(dy), p(gate), p(up), p(dgate), p(dup), size),
-    attentionInputs: (q, k, v, qGain, kGain, cos, sin, positions, qOut, kOut, vOut, qRstd, kRstd, d, keyColumns, firstColumn, eps, scale) =>
+    swigluPacked: (gateUp, out, rows, width) => s.icrl_swiglu_packed(p(gateUp), p(out), rows, width),
+    attentionInputs: (q, k, v, qGain, kGain, cos, sin, positions, qOut, kOut, vOut, qRstd, kRstd, d, keyColumns, firstColumn, strides, eps, scale) =>
       s.icrl_attention_inputs(
         p(q), p(k), p(v), p(qGain), p(kGain), p(cos), p(sin), p(positions), p(qOut), p(kOut), p(vOut), p(qRstd), p(kRstd),
-        d.batch, d.columns, d.heads, d.kvHeads, d.headDim, keyColumns, firstColumn, eps, scale,
+        d.batch, d.columns, d.heads, d.kvHeads, d.headDim, keyColumns, firstColumn, strides.q, strides.kv, eps, scale,
       ),
     attentionInputsGrad: (dqOut, dkOut, dvOut, q, k, qGain, kGain, qRstd, kRstd, cos, sin, positions, dq, dk, dv, dqGain, dkGain, d, scale) =>
       s.icrl_attention_inputs_grad(

@@ -67,9 +67,10 @@ const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ 
  *   per-head q/k RMSNorm, rotary embedding, causal attention over each row's real tokens
  * - `IcrlAttentionGrad` {dout, q, k, qGain, kGain, cos, sin, positions, pads, qo, ko, vo, qRstd, kRstd, out, lse} {batch, headDim}
  *   -> [dq, dk, dv, dqGain, dkGain]
- * - `IcrlDecodeAttention` {q, k, v, qGain, kGain, cos, sin, positions, pads, cacheK, cacheV} {batch, headDim, eps, first}
- *   -> out: the new columns' keys and values are written into the caches [B, Hkv, capacity, hd] in place at
- *   columns first.., and the queries attend over cache columns pads[b]..first+t.
+ * - `IcrlSwigluPacked` {gateUp [N, 2w]} -> silu(gate) * up [N, w] of the packed rows [gate | up]
+ * - `IcrlDecodeAttention` {qkv [B*T, (H + 2 Hkv) hd] packed q | k | v, qGain, kGain, cos, sin, positions, pads, cacheK, cacheV}
+ *   {batch, headDim, heads, kvHeads, eps, first} -> out: the new columns' keys and values are written into the caches
+ *   [B, Hkv, capacity, hd] in place at columns first.., and the queries attend over cache columns pads[b]..first+t.
  *
  * @example
  * for (const config of fusedKernelConfigs(kernels)) registerKernel(config)
@@ -129,7 +130,7 @@ export const fusedKernelConfigs = (native: NativeKernels): ReadonlyArray<KernelC
       (at) => {
         native.attentionInputs(
           at("q"), at("k"), at("v"), at("qGain"), at("kGain"), at("cos"), at("sin"), at("positions"),
-          at("qo"), at("ko"), at("vo"), at("qRstd"), at("kRstd"), d, T, 0, eps, 1 / Math.sqrt(hd),
+          at("qo"), at("ko"), at("vo"), at("qRstd"), at("kRstd"), d, T, 0, { q: H * hd, kv: Hkv * hd }, eps, 1 / Math.sqrt(hd),
         )
         native.attention(at("qo"), at("ko"), at("vo"), at("pads"), at("out"), at("lse"), d, T, 0)
       },
@@ -160,22 +161,33 @@ export const fusedKernelConfigs = (native: NativeKernels): ReadonlyArray<KernelC
     for (const scratch of made.slice(0, head.length)) b.disposeData(scratch.dataId)
     return made.slice(head.length)
   }),
+  kernel(fusedKernelNames.swigluPacked, ({ inputs, backend }) => {
+    const t = inputsOf(fusedKernelNames.swigluPacked, inputs, ["gateUp"])
+    const [rows, packed] = (t["gateUp"] as TensorInfo).shape as [number, number]
+    const [out] = withAddresses(asWasmBackend(backend), t, [["out", [rows, packed / 2]]], (at) => native.swigluPacked(at("gateUp"), at("out"), rows, packed / 2))
+    return out as TensorInfo
+  }),
   kernel(fusedKernelNames.decodeAttention, ({ inputs, backend, attrs }) => {
     const name = fusedKernelNames.decodeAttention
-    const t = inputsOf(name, inputs, ["q", "k", "v", "qGain", "kGain", "cos", "sin", "positions", "pads", "cacheK", "cacheV"], ["positions", "pads"])
-    const d = tokenRowDims(name, t["q"] as TensorInfo, t["k"] as TensorInfo, attrs)
+    const t = inputsOf(name, inputs, ["qkv", "qGain", "kGain", "cos", "sin", "positions", "pads", "cacheK", "cacheV"], ["positions", "pads"])
+    const qkv = t["qkv"] as TensorInfo
+    const [B, hd, H, Hkv] = ["batch", "headDim", "heads", "kvHeads"].map((a) => numberAttr(name, attrs, a)) as [number, number, number, number]
+    const width = (H + 2 * Hkv) * hd
+    const rows = qkv.shape[0] as number
+    if (qkv.shape[1] !== width || rows % B !== 0) throw new Error(`${name}: qkv [${qkv.shape.join(", ")}] is not ${B} rows of ${width} packed columns`)
+    const d: AttentionDims = { batch: B, columns: rows / B, heads: H, kvHeads: Hkv, headDim: hd }
     const cache = t["cacheK"] as TensorInfo
     const capacity = cache.shape[2] as number
     const first = numberAttr(name, attrs, "first")
-    if (cache.shape[0] !== d.batch || cache.shape[1] !== d.kvHeads || cache.shape[3] !== d.headDim || first + d.columns > capacity) {
+    if (cache.shape[0] !== B || cache.shape[1] !== Hkv || cache.shape[3] !== hd || first + d.columns > capacity) {
       throw new Error(`${name}: cache [${cache.shape.join(", ")}] does not fit ${d.columns} columns at ${first}`)
     }
-    const { batch: B, columns: T, heads: H, headDim: hd } = d
     const b = asWasmBackend(backend)
-    const [out, qo] = withAddresses(b, t, [["out", [B * T, H * hd]], ["qo", [B, H, T, hd]]], (at) => {
+    const [out, qo] = withAddresses(b, t, [["out", [rows, H * hd]], ["qo", [B, H, d.columns, hd]]], (at) => {
+      const q = at("qkv")
       native.attentionInputs(
-        at("q"), at("k"), at("v"), at("qGain"), at("kGain"), at("cos"), at("sin"), at("positions"),
-        at("qo"), at("cacheK"), at("cacheV"), 0, 0, d, capacity, first, numberAttr(name, attrs, "eps"), 1 / Math.sqrt(hd),
+        q, q + 4 * H * hd, q + 4 * (H + Hkv) * hd, at("qGain"), at("kGain"), at("cos"), at("sin"), at("positions"),
+        at("qo"), at("cacheK"), at("cacheV"), 0, 0, d, capacity, first, { q: width, kv: width }, numberAttr(name, attrs, "eps"), 1 / Math.sqrt(hd),
       )
       native.attention(at("qo"), at("cacheK"), at("cacheV"), at("pads"), at("out"), 0, d, capacity, first)
     })
