@@ -341,6 +341,61 @@ void icrl_swiglu_grad(const float *dy, const float *gate, const float *up, float
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Token log-probabilities: lp[r] = x[r, id[r]] - lse[r], lse[r] = log sum exp x[r, :], and the  */
+/* gradient dx[r, v] = dy[r] * ([v == id[r]] - exp(x[r, v] - lse[r])), rows of width V.          */
+
+typedef struct {
+  const float *x, *dy, *lse_in;
+  const int32_t *ids;
+  float *lp, *lse, *dx;
+  int64_t rows, V, per;
+} logprob_job;
+
+static void logprob_forward_chunk(void *ctx, int64_t chunk) {
+  logprob_job *j = ctx;
+  int64_t end = (chunk + 1) * j->per < j->rows ? (chunk + 1) * j->per : j->rows;
+  for (int64_t r = chunk * j->per; r < end; r++) {
+    const float *x = j->x + r * j->V;
+    float m = -INFINITY;
+    for (int64_t v = 0; v < j->V; v++) m = x[v] > m ? x[v] : m;
+    float lane[16] = {0}, tail = 0;
+    int64_t v = 0;
+    for (; v + 16 <= j->V; v += 16)
+      for (int l = 0; l < 16; l++) lane[l] += exp_fast(x[v + l] - m);
+    for (; v < j->V; v++) tail += exp_fast(x[v] - m);
+    float total = 0;
+    for (int l = 0; l < 16; l++) total += lane[l];
+    float lse = m + logf(total + tail);
+    j->lse[r] = lse;
+    j->lp[r] = x[j->ids[r]] - lse;
+  }
+}
+
+/* x [rows, V], ids [rows] (each in [0, V)) -> lp [rows], lse [rows]. */
+void icrl_token_logprobs(const float *x, const int32_t *ids, float *lp, float *lse, int64_t rows, int64_t V) {
+  logprob_job j = {.x = x, .ids = ids, .lp = lp, .lse = lse, .rows = rows, .V = V, .per = chunk_items(rows, V * 4, CHUNK_WORK)};
+  parallel((rows + j.per - 1) / j.per, logprob_forward_chunk, &j);
+}
+
+static void logprob_backward_chunk(void *ctx, int64_t chunk) {
+  logprob_job *j = ctx;
+  int64_t end = (chunk + 1) * j->per < j->rows ? (chunk + 1) * j->per : j->rows;
+  for (int64_t r = chunk * j->per; r < end; r++) {
+    const float *x = j->x + r * j->V;
+    float *dx = j->dx + r * j->V;
+    float g = j->dy[r], lse = j->lse_in[r];
+    for (int64_t v = 0; v < j->V; v++) dx[v] = -exp_fast(x[v] - lse) * g;
+    dx[j->ids[r]] += g;
+  }
+}
+
+/* Gradient of icrl_token_logprobs from dy [rows] and its lse: dx [rows, V]. */
+void icrl_token_logprobs_grad(const float *dy, const float *x, const int32_t *ids, const float *lse, float *dx, int64_t rows, int64_t V) {
+  logprob_job j = {.dy = dy, .x = x, .ids = ids, .lse_in = lse, .dx = dx, .rows = rows, .V = V, .per = chunk_items(rows, V * 2, CHUNK_WORK)};
+  parallel((rows + j.per - 1) / j.per, logprob_backward_chunk, &j);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Attention inputs: q and k RMS-normalized per head with their gains and rotated (rotate-half  */
 /* layout, cos/sin tables [positions, hd/2]), q scaled; q, k, v moved from token rows           */
 /* [B*T, heads*hd] to head-major [B, heads, columns, hd] at column offset `column`.            */

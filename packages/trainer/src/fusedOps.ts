@@ -14,6 +14,8 @@ export const fusedKernelNames = {
   swiglu: "IcrlSwiglu",
   swigluGrad: "IcrlSwigluGrad",
   swigluPacked: "IcrlSwigluPacked",
+  tokenLogprobs: "IcrlTokenLogprobs",
+  tokenLogprobsGrad: "IcrlTokenLogprobsGrad",
   attention: "IcrlAttention",
   attentionGrad: "IcrlAttentionGrad",
   decodeAttention: "IcrlDecodeAttention",
@@ -70,6 +72,27 @@ export const fusedSwiglu = <T extends tf.Tensor>(gate: T, up: T): T =>
       },
     }
   })(gate, up) as T
+
+/**
+ * log softmax(logits[r])[ids[r]] of each row through the fused kernels: one pass over the logits
+ * forward (the row's log-sum-exp is kept) and one backward. `ids` must lie in [0, V).
+ *
+ * @example
+ * const lp = fusedTokenLogprobs(logits, tf.tensor1d([3, 1], "int32"))
+ */
+export const fusedTokenLogprobs = (logits: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor1D =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc]
+    const [lp, lse] = run(fusedKernelNames.tokenLogprobs, { x, ids }) as [tf.Tensor1D, tf.Tensor1D]
+    save([x, lse, ids])
+    return {
+      value: lp,
+      gradFunc: (dy: tf.Tensor | Array<tf.Tensor>, saved: Array<tf.Tensor>) => {
+        const [sx, slse, sids] = saved as [tf.Tensor, tf.Tensor, tf.Tensor]
+        return run(fusedKernelNames.tokenLogprobsGrad, { dy: dy as tf.Tensor, x: sx, ids: sids, lse: slse })
+      },
+    }
+  })(logits) as tf.Tensor1D
 
 /**
  * silu(gate) * up of packed rows [gate | up] ([N, 2w] -> [N, w]) through the fused kernel, as the

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedKernelsActive, fusedRmsNorm, fusedSwiglu } from "./fusedOps.ts"
+import { fusedKernelsActive, fusedRmsNorm, fusedSwiglu, fusedTokenLogprobs } from "./fusedOps.ts"
 
 /**
  * Fused building blocks of the model with hand-written gradients. Row reductions run as
@@ -151,11 +151,13 @@ export const embedRows = (ids: ArrayLike<number>, table: tf.Tensor): tf.Tensor2D
 export const tokenLogprobs = (logits: tf.Tensor2D, ids: ArrayLike<number>): tf.Tensor1D => {
   const [N, V] = logits.shape
   if (ids.length !== N) throw new RangeError(`tokenLogprobs: ${ids.length} ids for ${N} rows`)
-  const flat = Int32Array.from({ length: N }, (_, r) => {
+  const rowIds = Int32Array.from({ length: N }, (_, r) => {
     const id = ids[r] as number
     if (!(id >= 0 && id < V)) throw new RangeError(`token id ${id} is outside the vocabulary of ${V}`)
-    return r * V + id
+    return id
   })
+  if (fusedKernelsActive()) return fusedTokenLogprobs(logits, tf.tensor1d(rowIds, "int32"))
+  const flat = rowIds.map((id, r) => r * V + id)
   return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const x = args[0] as tf.Tensor2D
     const save = args[1] as tf.GradSaveFunc

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import * as tf from "@tensorflow/tfjs-core"
 import fc from "fast-check"
 import { Rng } from "@icrl/core"
-import { Decoder, fusedAttention, fusedKernelsActive, KvCache, rmsNorm, swiglu, TransformerModel, type ModelConfig } from "../src/index.ts"
+import { Decoder, fusedAttention, fusedKernelsActive, KvCache, rmsNorm, swiglu, tokenLogprobs, TransformerModel, type ModelConfig } from "../src/index.ts"
 import { loadNativeKernels, registerNativeKernels, unregisterNativeKernels } from "../src/native/index.ts"
 import { maxAbsDiff, microConfig, useWasm } from "./helpers.ts"
 
@@ -73,6 +73,26 @@ describe.skipIf(!available.ok)("fused native kernels", () => {
         return close(fused, composed, 1e-5)
       }),
       { numRuns: 30 },
+    )
+  })
+
+  test("token log-probs: value and gradient agree with the TensorFlow.js composition, at any width and logit scale", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 700 }),
+        fc.double({ min: 0.1, max: 80, noNaN: true }),
+        fc.integer({ min: 0, max: 1000 }),
+        (N, V, spread, seed) => {
+          const logits = tf.randomNormal([N, V], 0, spread, "float32", seed)
+          const probe = tf.randomNormal([N], 0, 1, "float32", seed + 1)
+          const ids = Array.from({ length: N }, (_, r) => (seed * 7 + r * 13) % V)
+          const { fused, composed } = bothWays(() => valueAndGrads(([x]) => tokenLogprobs(x as tf.Tensor2D, ids), [logits], probe))
+          tf.dispose([logits, probe])
+          return close(fused, composed, 2e-5) && fused.every((a) => a.every(Number.isFinite))
+        },
+      ),
+      { numRuns: 40 },
     )
   })
 

@@ -29,6 +29,8 @@ const symbols = {
   icrl_swiglu: { args: [ptr, ptr, ptr, i64], returns: FFIType.void },
   icrl_swiglu_grad: { args: [ptr, ptr, ptr, ptr, ptr, i64], returns: FFIType.void },
   icrl_swiglu_packed: { args: [ptr, ptr, i64, i64], returns: FFIType.void },
+  icrl_token_logprobs: { args: [ptr, ptr, ptr, ptr, i64, i64], returns: FFIType.void },
+  icrl_token_logprobs_grad: { args: [ptr, ptr, ptr, ptr, ptr, i64, i64], returns: FFIType.void },
   icrl_attention_inputs: {
     args: [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32, f32],
     returns: FFIType.void,
@@ -66,6 +68,9 @@ export interface NativeKernels {
   readonly swigluGrad: (dy: Address, gate: Address, up: Address, dgate: Address, dup: Address, size: number) => void
   /** silu(gate) * up of packed rows [gate | up] ([rows, 2 width]) into [rows, width]. */
   readonly swigluPacked: (gateUp: Address, out: Address, rows: number, width: number) => void
+  /** lp[r] = x[r, ids[r]] - lse[r] of logits x [rows, V], with lse the row's log-sum-exp. */
+  readonly tokenLogprobs: (x: Address, ids: Address, lp: Address, lse: Address, rows: number, V: number) => void
+  readonly tokenLogprobsGrad: (dy: Address, x: Address, ids: Address, lse: Address, dx: Address, rows: number, V: number) => void
   /** `strides`: floats between token rows of q and of k/v (q, k, v may be column blocks of one packed matrix). */
   readonly attentionInputs: (
     q: Address, k: Address, v: Address, qGain: Address, kGain: Address, cos: Address, sin: Address, positions: Address,
@@ -132,6 +137,8 @@ const bind = (path: string): NativeKernels => {
     rmsNormGrad: (dy, x, gain, rstd, dx, dgain, rows, width) => s.icrl_rmsnorm_grad(p(dy), p(x), p(gain), p(rstd), p(dx), p(dgain), rows, width),
     swiglu: (gate, up, out, size) => s.icrl_swiglu(p(gate), p(up), p(out), size),
     swigluGrad: (dy, gate, up, dgate, dup, size) => s.icrl_swiglu_grad(p(dy), p(gate), p(up), p(dgate), p(dup), size),
+    tokenLogprobs: (x, ids, lp, lse, rows, V) => s.icrl_token_logprobs(p(x), p(ids), p(lp), p(lse), rows, V),
+    tokenLogprobsGrad: (dy, x, ids, lse, dx, rows, V) => s.icrl_token_logprobs_grad(p(dy), p(x), p(ids), p(lse), p(dx), rows, V),
     swigluPacked: (gateUp, out, rows, width) => s.icrl_swiglu_packed(p(gateUp), p(out), rows, width),
     attentionInputs: (q, k, v, qGain, kGain, cos, sin, positions, qOut, kOut, vOut, qRstd, kRstd, d, keyColumns, firstColumn, strides, eps, scale) =>
       s.icrl_attention_inputs(

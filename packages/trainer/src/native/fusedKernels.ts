@@ -67,6 +67,7 @@ const kernel = (kernelName: string, kernelFunc: KernelFunc): KernelConfig => ({ 
  *   per-head q/k RMSNorm, rotary embedding, causal attention over each row's real tokens
  * - `IcrlAttentionGrad` {dout, q, k, qGain, kGain, cos, sin, positions, pads, qo, ko, vo, qRstd, kRstd, out, lse} {batch, headDim}
  *   -> [dq, dk, dv, dqGain, dkGain]
+ * - `IcrlTokenLogprobs` {x [N, V], ids [N]} -> [lp, lse] (each [N]); `IcrlTokenLogprobsGrad` {dy, x, ids, lse} -> dx [N, V]
  * - `IcrlSwigluPacked` {gateUp [N, 2w]} -> silu(gate) * up [N, w] of the packed rows [gate | up]
  * - `IcrlDecodeAttention` {qkv [B*T, (H + 2 Hkv) hd] packed q | k | v, qGain, kGain, cos, sin, positions, pads, cacheK, cacheV}
  *   {batch, headDim, heads, kvHeads, eps, first} -> out: the new columns' keys and values are written into the caches
@@ -160,6 +161,19 @@ export const fusedKernelConfigs = (native: NativeKernels): ReadonlyArray<KernelC
     })
     for (const scratch of made.slice(0, head.length)) b.disposeData(scratch.dataId)
     return made.slice(head.length)
+  }),
+  kernel(fusedKernelNames.tokenLogprobs, ({ inputs, backend }) => {
+    const t = inputsOf(fusedKernelNames.tokenLogprobs, inputs, ["x", "ids"], ["ids"])
+    const [rows, V] = (t["x"] as TensorInfo).shape as [number, number]
+    return withAddresses(asWasmBackend(backend), t, [["lp", [rows]], ["lse", [rows]]], (at) => native.tokenLogprobs(at("x"), at("ids"), at("lp"), at("lse"), rows, V))
+  }),
+  kernel(fusedKernelNames.tokenLogprobsGrad, ({ inputs, backend }) => {
+    const t = inputsOf(fusedKernelNames.tokenLogprobsGrad, inputs, ["dy", "x", "ids", "lse"], ["ids"])
+    const [rows, V] = (t["x"] as TensorInfo).shape as [number, number]
+    const [dx] = withAddresses(asWasmBackend(backend), t, [["dx", [rows, V]]], (at) =>
+      native.tokenLogprobsGrad(at("dy"), at("x"), at("ids"), at("lse"), at("dx"), rows, V),
+    )
+    return dx as TensorInfo
   }),
   kernel(fusedKernelNames.swigluPacked, ({ inputs, backend }) => {
     const t = inputsOf(fusedKernelNames.swigluPacked, inputs, ["gateUp"])
