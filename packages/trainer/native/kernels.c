@@ -341,6 +341,49 @@ void icrl_swiglu_grad(const float *dy, const float *gate, const float *up, float
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* AdamW update of one variable, in double precision with the operations in the order of the   */
+/* optimizer's plain loop (and no fused multiply-adds), so both give the same bits.            */
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+typedef struct {
+  float *p, *m, *v;
+  const float *g;
+  double b1, b2, lr, eps, c1, c2, clip, decay;
+  int64_t size, per;
+} adamw_job;
+
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+static void adamw_chunk(void *ctx, int64_t chunk) {
+  adamw_job *j = ctx;
+  int64_t begin = chunk * j->per, end = begin + j->per < j->size ? begin + j->per : j->size;
+  const double b1 = j->b1, b2 = j->b2, lr = j->lr, eps = j->eps, c1 = j->c1, c2 = j->c2, clip = j->clip, decay = j->decay;
+  for (int64_t i = begin; i < end; i++) {
+    double g = (double)j->g[i] * clip;
+    double m = b1 * (double)j->m[i] + (1 - b1) * g;
+    double v = b2 * (double)j->v[i] + (1 - b2) * g * g;
+    j->m[i] = (float)m;
+    j->v[i] = (float)v;
+    double p = (double)j->p[i];
+    j->p[i] = (float)(p - (lr * (m / c1)) / (sqrt(v / c2) + eps) - decay * p);
+  }
+}
+#if defined(__clang__)
+#pragma clang fp contract(on)
+#endif
+
+/* p, m, v [size] updated in place from the gradient g; c1, c2 the bias corrections. */
+void icrl_adamw(float *p, const float *g, float *m, float *v, int64_t size, double b1, double b2, double lr, double eps,
+                double c1, double c2, double clip, double decay) {
+  adamw_job j = {.p = p, .g = g, .m = m, .v = v, .b1 = b1, .b2 = b2, .lr = lr, .eps = eps, .c1 = c1, .c2 = c2,
+                 .clip = clip, .decay = decay, .size = size, .per = CHUNK_WORK * 4};
+  parallel((size + j.per - 1) / j.per, adamw_chunk, &j);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Token log-probabilities: lp[r] = x[r, id[r]] - lse[r], lse[r] = log sum exp x[r, :], and the  */
 /* gradient dx[r, v] = dy[r] * ([v == id[r]] - exp(x[r, v] - lse[r])), rows of width V.          */
 

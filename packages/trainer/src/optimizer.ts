@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { loadNativeKernels, type AdamwStep } from "./native/NativeKernels.ts"
 
 /** AdamW hyper-parameters and the learning-rate schedule. */
 export interface OptimizerConfig {
@@ -87,6 +88,28 @@ const validate = (c: OptimizerConfig): void => {
   check(Number.isInteger(c.totalSteps) && c.totalSteps >= 0, "totalSteps", "must be a non-negative integer")
   check(c.minLrRatio >= 0 && c.minLrRatio <= 1, "minLrRatio", "must be in [0, 1]")
   check(Number.isInteger(c.gradAccumulation) && c.gradAccumulation >= 1, "gradAccumulation", "must be a positive integer")
+}
+
+/**
+ * One AdamW update of values `p` and moments `m`, `v` in place from the gradient `g`, in double
+ * precision, rounding to float32 on store (the fused native kernel computes the same bits, in
+ * threads). Bias-corrected: `c1 = 1 - b1^t`, `c2 = 1 - b2^t`; `clip` scales the gradient; `decay`
+ * is lr x weight decay.
+ *
+ * @example
+ * adamwUpdate(p, g, m, v, { b1: 0.9, b2: 0.999, lr: 1e-3, eps: 1e-8, c1: 0.1, c2: 0.001, clip: 1, decay: 0 })
+ */
+export const adamwUpdate = (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, step: AdamwStep): void => {
+  const { b1, b2, lr, eps, c1, c2, clip, decay } = step
+  for (let j = 0; j < p.length; j++) {
+    const gj = (g[j] as number) * clip
+    const mj = b1 * (m[j] as number) + (1 - b1) * gj
+    const vj = b2 * (v[j] as number) + (1 - b2) * gj * gj
+    m[j] = mj
+    v[j] = vj
+    const pj = p[j] as number
+    p[j] = pj - (lr * (mj / c1)) / (Math.sqrt(vj / c2) + eps) - decay * pj
+  }
 }
 
 /**
@@ -208,21 +231,12 @@ export class AdamW {
     const clip = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1
     const c1 = 1 - Math.pow(b1, t)
     const c2 = 1 - Math.pow(b2, t)
+    const native = loadNativeKernels()
+    const update = native.ok ? native.kernels.adamw : adamwUpdate
     this.variables.forEach((variable, i) => {
-      const g = grads[i] as Float32Array
-      const m = this.#m[i] as Float32Array
-      const v = this.#v[i] as Float32Array
       const p = Float32Array.from(variable.dataSync() as Float32Array)
       const decay = weightDecay > 0 && this.#decay[i] === true ? lr * weightDecay : 0
-      for (let j = 0; j < p.length; j++) {
-        const gj = (g[j] as number) * clip
-        const mj = b1 * (m[j] as number) + (1 - b1) * gj
-        const vj = b2 * (v[j] as number) + (1 - b2) * gj * gj
-        m[j] = mj
-        v[j] = vj
-        const pj = p[j] as number
-        p[j] = pj - (lr * (mj / c1)) / (Math.sqrt(vj / c2) + eps) - decay * pj
-      }
+      update(p, grads[i] as Float32Array, this.#m[i] as Float32Array, this.#v[i] as Float32Array, { b1, b2, lr, eps, c1, c2, clip, decay })
       const next = tf.tensor(p, variable.shape, "float32")
       variable.assign(next)
       next.dispose()

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import * as tf from "@tensorflow/tfjs-core"
 import fc from "fast-check"
 import { Rng } from "@icrl/core"
-import { Decoder, fusedAttention, fusedKernelsActive, KvCache, rmsNorm, swiglu, tokenLogprobs, TransformerModel, type ModelConfig } from "../src/index.ts"
+import { adamwUpdate, Decoder, fusedAttention, fusedKernelsActive, KvCache, rmsNorm, swiglu, tokenLogprobs, TransformerModel, type ModelConfig } from "../src/index.ts"
 import { loadNativeKernels, registerNativeKernels, unregisterNativeKernels } from "../src/native/index.ts"
 import { maxAbsDiff, microConfig, useWasm } from "./helpers.ts"
 
@@ -73,6 +73,39 @@ describe.skipIf(!available.ok)("fused native kernels", () => {
         return close(fused, composed, 1e-5)
       }),
       { numRuns: 30 },
+    )
+  })
+
+  test("adamw: the native update gives the same bits as the plain loop (any size, scale, clip and decay)", () => {
+    const kernels = (available as Extract<typeof available, { ok: true }>).kernels
+    const f32 = fc.float({ min: -1e3, max: 1e3, noNaN: true, noDefaultInfinity: true })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.record({
+          b1: fc.double({ min: 0, max: 0.999, noNaN: true }),
+          b2: fc.double({ min: 0.5, max: 0.99999, noNaN: true }),
+          lr: fc.double({ min: 1e-7, max: 1, noNaN: true }),
+          eps: fc.constantFrom(1e-8, 1e-6),
+          t: fc.integer({ min: 1, max: 5000 }),
+          clip: fc.double({ min: 0.01, max: 1, noNaN: true }),
+          decay: fc.constantFrom(0, 1e-5, 1e-2),
+        }),
+        fc.array(f32, { minLength: 1, maxLength: 16 }),
+        (n, seed, c, sample) => {
+          const rng = new Rng(seed)
+          const fill = (scale: number) => Float32Array.from({ length: n }, (_, i) => (i < sample.length ? sample[i]! : rng.normal() * scale))
+          const [p, g, m] = [fill(1), fill(10), fill(0.1)]
+          const v = Float32Array.from(fill(0.01), Math.abs)
+          const step = { b1: c.b1, b2: c.b2, lr: c.lr, eps: c.eps, c1: 1 - c.b1 ** c.t, c2: 1 - c.b2 ** c.t, clip: c.clip, decay: c.decay }
+          const plain = [p, g, m, v].map((a) => Float32Array.from(a))
+          adamwUpdate(plain[0]!, plain[1]!, plain[2]!, plain[3]!, step)
+          kernels.adamw(p, g, m, v, step)
+          return [p, m, v].every((a, k) => Buffer.from(a.buffer).equals(Buffer.from(plain[k === 0 ? 0 : k + 1]!.buffer)))
+        },
+      ),
+      { numRuns: 60 },
     )
   })
 

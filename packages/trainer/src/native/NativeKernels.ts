@@ -20,6 +20,7 @@ export const nativeSwitch = "ICRL_NATIVE"
 const i64 = FFIType.i64
 const ptr = FFIType.ptr
 const f32 = FFIType.f32
+const f64 = FFIType.f64
 
 const symbols = {
   icrl_set_threads: { args: [FFIType.i32], returns: FFIType.i32 },
@@ -29,6 +30,7 @@ const symbols = {
   icrl_swiglu: { args: [ptr, ptr, ptr, i64], returns: FFIType.void },
   icrl_swiglu_grad: { args: [ptr, ptr, ptr, ptr, ptr, i64], returns: FFIType.void },
   icrl_swiglu_packed: { args: [ptr, ptr, i64, i64], returns: FFIType.void },
+  icrl_adamw: { args: [ptr, ptr, ptr, ptr, i64, f64, f64, f64, f64, f64, f64, f64, f64], returns: FFIType.void },
   icrl_token_logprobs: { args: [ptr, ptr, ptr, ptr, i64, i64], returns: FFIType.void },
   icrl_token_logprobs_grad: { args: [ptr, ptr, ptr, ptr, ptr, i64, i64], returns: FFIType.void },
   icrl_attention_inputs: {
@@ -55,6 +57,18 @@ export interface AttentionDims {
   readonly headDim: number
 }
 
+/** The constants of one AdamW update: betas, learning rate, epsilon, bias corrections, clip factor and decay (lr x weight decay). */
+export interface AdamwStep {
+  readonly b1: number
+  readonly b2: number
+  readonly lr: number
+  readonly eps: number
+  readonly c1: number
+  readonly c2: number
+  readonly clip: number
+  readonly decay: number
+}
+
 /** The fused kernels of `native/kernels.c`, bound through `bun:ffi` (see that file for the layouts). */
 export interface NativeKernels {
   /** The compiled library's path. */
@@ -68,6 +82,11 @@ export interface NativeKernels {
   readonly swigluGrad: (dy: Address, gate: Address, up: Address, dgate: Address, dup: Address, size: number) => void
   /** silu(gate) * up of packed rows [gate | up] ([rows, 2 width]) into [rows, width]. */
   readonly swigluPacked: (gateUp: Address, out: Address, rows: number, width: number) => void
+  /**
+   * One AdamW update of a variable's values `p` and moments `m`, `v` in place from its gradient
+   * `g` (JS arrays), the same bits as the optimizer's plain loop.
+   */
+  readonly adamw: (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, step: AdamwStep) => void
   /** lp[r] = x[r, ids[r]] - lse[r] of logits x [rows, V], with lse the row's log-sum-exp. */
   readonly tokenLogprobs: (x: Address, ids: Address, lp: Address, lse: Address, rows: number, V: number) => void
   readonly tokenLogprobsGrad: (dy: Address, x: Address, ids: Address, lse: Address, dx: Address, rows: number, V: number) => void
@@ -137,6 +156,7 @@ const bind = (path: string): NativeKernels => {
     rmsNormGrad: (dy, x, gain, rstd, dx, dgain, rows, width) => s.icrl_rmsnorm_grad(p(dy), p(x), p(gain), p(rstd), p(dx), p(dgain), rows, width),
     swiglu: (gate, up, out, size) => s.icrl_swiglu(p(gate), p(up), p(out), size),
     swigluGrad: (dy, gate, up, dgate, dup, size) => s.icrl_swiglu_grad(p(dy), p(gate), p(up), p(dgate), p(dup), size),
+    adamw: (pv, g, m, v, a) => s.icrl_adamw(pv, g, m, v, pv.length, a.b1, a.b2, a.lr, a.eps, a.c1, a.c2, a.clip, a.decay),
     tokenLogprobs: (x, ids, lp, lse, rows, V) => s.icrl_token_logprobs(p(x), p(ids), p(lp), p(lse), rows, V),
     tokenLogprobsGrad: (dy, x, ids, lse, dx, rows, V) => s.icrl_token_logprobs_grad(p(dy), p(x), p(ids), p(lse), p(dx), rows, V),
     swigluPacked: (gateUp, out, rows, width) => s.icrl_swiglu_packed(p(gateUp), p(out), rows, width),

@@ -1,3 +1,3 @@
 export { fusedKernelConfigs } from "./fusedKernels.ts"
-export { loadNativeKernels, nativeKernelSource, nativeSwitch, type AttentionDims, type NativeKernels, type NativeKernelsLookup } from "./NativeKernels.ts"
+export { loadNativeKernels, nativeKernelSource, nativeSwitch, type AdamwStep, type AttentionDims, type NativeKernels, type NativeKernelsLookup } from "./NativeKernels.ts"
 export { nativeKernelStatus, registerNativeKernels, unregisterNativeKernels, type NativeRegistration } from "./registerNativeKernels.ts"
