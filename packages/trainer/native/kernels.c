@@ -639,12 +639,62 @@ static inline void weighted_rows(float *restrict out, const float *restrict w, c
   }
 }
 
+/*
+ * Four query rows at once (register blocking: each loaded key or value vector feeds four
+ * independent accumulators instead of one dependent chain). Row k's results are those of
+ * dots / weighted_rows for that row alone: the same products summed in the same order.
+ */
+#define ROWS 4
+
+static inline void dots4(float *const rows[ROWS], const float *const q[ROWS], const float *restrict xt, int64_t stride, int64_t count, int64_t hd) {
+  for (int64_t s = 0; s < count; s += 16) {
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (int64_t i = 0; i < hd; i++) {
+      v16 x = load16(xt + i * stride + s);
+      a0 += q[0][i] * x;
+      a1 += q[1][i] * x;
+      a2 += q[2][i] * x;
+      a3 += q[3][i] * x;
+    }
+    store16(rows[0] + s, a0);
+    store16(rows[1] + s, a1);
+    store16(rows[2] + s, a2);
+    store16(rows[3] + s, a3);
+  }
+}
+
+/* out[k] = sum over s < count of w[k][s] * x[s]; rows whose own count is shorter carry zero weights past it. */
+static inline void weighted_rows4(float *const out[ROWS], const float *const w[ROWS], const float *restrict x, int64_t count, int64_t hd) {
+  int64_t i0 = 0;
+  for (; i0 + 16 <= hd; i0 += 16) {
+    v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (int64_t s = 0; s < count; s++) {
+      v16 xv = load16(x + s * hd + i0);
+      a0 += w[0][s] * xv;
+      a1 += w[1][s] * xv;
+      a2 += w[2][s] * xv;
+      a3 += w[3][s] * xv;
+    }
+    store16(out[0] + i0, a0);
+    store16(out[1] + i0, a1);
+    store16(out[2] + i0, a2);
+    store16(out[3] + i0, a3);
+  }
+  for (; i0 < hd; i0++)
+    for (int k = 0; k < ROWS; k++) {
+      float acc = 0;
+      for (int64_t s = 0; s < count; s++) acc += w[k][s] * x[s * hd + i0];
+      out[k][i0] = acc;
+    }
+}
+
 static void attention_forward_chunk(void *ctx, int64_t chunk) {
   attention_job *j = ctx;
   int64_t hd = j->hd, rep = j->H / j->Hkv, tasks = j->B * j->H;
   int64_t keys = j->first + j->T; /* columns any query of this call can see */
-  float *scores = malloc((size_t)(padded(keys) * (1 + hd)) * sizeof(float));
-  float *kt = scores + padded(keys);
+  int64_t width = padded(keys);
+  float *buffer = malloc((size_t)(width * (ROWS + hd) + ROWS * hd) * sizeof(float));
+  float *kt = buffer + ROWS * width, *spare = kt + width * hd; /* spare: outputs of absent rows */
   int64_t end = (chunk + 1) * j->per < tasks ? (chunk + 1) * j->per : tasks;
   for (int64_t task = chunk * j->per; task < end; task++) {
     int64_t b = task / j->H, h = task % j->H, kvh = h / rep;
@@ -652,24 +702,21 @@ static void attention_forward_chunk(void *ctx, int64_t chunk) {
     const float *K = j->k + (b * j->Hkv + kvh) * j->columns * hd;
     const float *V = j->v + (b * j->Hkv + kvh) * j->columns * hd;
     int64_t visible = keys - pad;
+    /* Queries inside the padding see nothing: a zero output. */
+    int64_t t_start = pad - j->first > 0 ? pad - j->first : 0;
+    if (t_start > j->T) t_start = j->T;
+    for (int64_t t = 0; t < t_start; t++) {
+      memset(j->out + ((b * j->T + t) * j->H + h) * hd, 0, (size_t)hd * sizeof(float));
+      if (j->lse) j->lse[(b * j->H + h) * j->T + t] = 0;
+    }
+    if (t_start == j->T) continue;
     /* One query (decoding): dot products with the key rows as they lie; transposing them for
        the blocked dot products would cost as much as the products themselves. */
-    int64_t one = j->T == 1;
-    if (!one) transpose_rows(K + pad * hd, kt, visible, hd);
-    for (int64_t t = 0; t < j->T; t++) {
-      float *o = j->out + ((b * j->T + t) * j->H + h) * hd;
-      float *lse = j->lse ? j->lse + (b * j->H + h) * j->T + t : NULL;
-      int64_t count = j->first + t + 1 - pad;
-      if (count <= 0) {
-        memset(o, 0, (size_t)hd * sizeof(float));
-        if (lse) *lse = 0;
-        continue;
-      }
-      const float *qrow = j->q + ((b * j->H + h) * j->T + t) * hd;
-      if (one)
-        for (int64_t s = 0; s < count; s++) scores[s] = dot(qrow, K + (pad + s) * hd, hd);
-      else
-        dots(scores, qrow, kt, padded(visible), count, hd);
+    if (j->T == 1) {
+      float *scores = buffer, *o = j->out + (b * j->H + h) * hd;
+      int64_t count = visible;
+      const float *qrow = j->q + (b * j->H + h) * hd;
+      for (int64_t s = 0; s < count; s++) scores[s] = dot(qrow, K + (pad + s) * hd, hd);
       float m = -INFINITY;
       for (int64_t s = 0; s < count; s++) m = scores[s] > m ? scores[s] : m;
       for (int64_t s = 0; s < count; s++) scores[s] = exp_fast(scores[s] - m);
@@ -677,10 +724,41 @@ static void attention_forward_chunk(void *ctx, int64_t chunk) {
       weighted_rows(o, scores, V + pad * hd, count, hd);
       float inv = 1.0f / l;
       for (int64_t i = 0; i < hd; i++) o[i] *= inv;
-      if (lse) *lse = m + logf(l);
+      if (j->lse) j->lse[(b * j->H + h) * j->T] = m + logf(l);
+      continue;
+    }
+    transpose_rows(K + pad * hd, kt, visible, hd);
+    for (int64_t t0 = t_start; t0 < j->T; t0 += ROWS) {
+      int64_t rows = j->T - t0 < ROWS ? j->T - t0 : ROWS;
+      float *score[ROWS], *o[ROWS];
+      const float *q[ROWS];
+      int64_t count[ROWS];
+      for (int64_t k = 0; k < ROWS; k++) {
+        int64_t t = t0 + (k < rows ? k : rows - 1); /* absent rows repeat the last one */
+        score[k] = buffer + k * width;
+        q[k] = j->q + ((b * j->H + h) * j->T + t) * hd;
+        o[k] = k < rows ? j->out + ((b * j->T + t) * j->H + h) * hd : spare + k * hd;
+        count[k] = j->first + t + 1 - pad;
+      }
+      int64_t most = count[ROWS - 1];
+      dots4(score, q, kt, padded(visible), most, hd);
+      float inv[ROWS];
+      for (int64_t k = 0; k < ROWS; k++) {
+        float *sc = score[k];
+        float m = -INFINITY;
+        for (int64_t s = 0; s < count[k]; s++) m = sc[s] > m ? sc[s] : m;
+        for (int64_t s = 0; s < count[k]; s++) sc[s] = exp_fast(sc[s] - m);
+        for (int64_t s = count[k]; s < most; s++) sc[s] = 0;
+        float l = sum(sc, count[k]);
+        inv[k] = 1.0f / l;
+        if (j->lse && k < rows) j->lse[(b * j->H + h) * j->T + t0 + k] = m + logf(l);
+      }
+      weighted_rows4(o, (const float *const *)score, V + pad * hd, most, hd);
+      for (int64_t k = 0; k < rows; k++)
+        for (int64_t i = 0; i < hd; i++) o[k][i] *= inv[k];
     }
   }
-  free(scores);
+  free(buffer);
 }
 
 void icrl_attention(const float *q, const float *k, const float *v, const int32_t *pads, float *out, float *lse,
@@ -696,8 +774,8 @@ static void attention_backward_chunk(void *ctx, int64_t chunk) {
   attention_job *j = ctx;
   int64_t hd = j->hd, rep = j->H / j->Hkv, T = j->T, tasks = j->B * j->Hkv;
   int64_t width = padded(T);
-  float *buffer = malloc((size_t)(2 * width + 2 * width * hd) * sizeof(float));
-  float *p = buffer, *dp = buffer + width, *kt = buffer + 2 * width, *vt = kt + width * hd;
+  float *buffer = malloc((size_t)(2 * ROWS * width + 2 * width * hd + ROWS * hd) * sizeof(float));
+  float *kt = buffer + 2 * ROWS * width, *vt = kt + width * hd, *spare = vt + width * hd;
   int64_t end = (chunk + 1) * j->per < tasks ? (chunk + 1) * j->per : tasks;
   for (int64_t task = chunk * j->per; task < end; task++) {
     int64_t b = task / j->Hkv, kvh = task % j->Hkv;
@@ -711,28 +789,55 @@ static void attention_backward_chunk(void *ctx, int64_t chunk) {
     transpose_rows(V + pad * hd, vt, visible, hd);
     for (int64_t r = 0; r < rep; r++) {
       int64_t h = kvh * rep + r;
-      for (int64_t t = 0; t < T; t++) {
-        float *dq = j->dq + ((b * j->H + h) * T + t) * hd;
-        if (t < pad) {
-          memset(dq, 0, (size_t)hd * sizeof(float));
-          continue;
+      for (int64_t t = 0; t < pad; t++) memset(j->dq + ((b * j->H + h) * T + t) * hd, 0, (size_t)hd * sizeof(float));
+      for (int64_t t0 = pad; t0 < T; t0 += ROWS) {
+        int64_t rows = T - t0 < ROWS ? T - t0 : ROWS;
+        float *p[ROWS], *dp[ROWS], *dq[ROWS];
+        const float *qt[ROWS], *dout[ROWS];
+        int64_t count[ROWS];
+        for (int64_t k = 0; k < ROWS; k++) {
+          int64_t t = t0 + (k < rows ? k : rows - 1); /* absent rows repeat the last one */
+          p[k] = buffer + k * width;
+          dp[k] = buffer + (ROWS + k) * width;
+          qt[k] = j->q + ((b * j->H + h) * T + t) * hd;
+          dout[k] = j->dout + ((b * T + t) * j->H + h) * hd;
+          dq[k] = k < rows ? j->dq + ((b * j->H + h) * T + t) * hd : spare + k * hd;
+          count[k] = t + 1 - pad;
         }
-        int64_t count = t + 1 - pad;
-        const float *qt = j->q + ((b * j->H + h) * T + t) * hd;
-        const float *dot_ = j->dout + ((b * T + t) * j->H + h) * hd;
-        float lse = j->lse_in[(b * j->H + h) * T + t];
-        float D = dot(dot_, j->out_in + ((b * T + t) * j->H + h) * hd, hd);
-        dots(p, qt, kt, padded(visible), count, hd);
-        dots(dp, dot_, vt, padded(visible), count, hd);
-        for (int64_t s = 0; s < count; s++) {
-          p[s] = exp_fast(p[s] - lse);
-          dp[s] = p[s] * (dp[s] - D);
+        int64_t most = count[ROWS - 1];
+        dots4(p, qt, kt, padded(visible), most, hd);
+        dots4(dp, dout, vt, padded(visible), most, hd);
+        for (int64_t k = 0; k < ROWS; k++) {
+          int64_t t = t0 + (k < rows ? k : rows - 1);
+          float lse = j->lse_in[(b * j->H + h) * T + t];
+          float D = dot(dout[k], j->out_in + ((b * T + t) * j->H + h) * hd, hd);
+          /* absent rows and columns past a row's own count get zero weight */
+          int64_t own = k < rows ? count[k] : 0;
+          for (int64_t s = 0; s < own; s++) {
+            p[k][s] = exp_fast(p[k][s] - lse);
+            dp[k][s] = p[k][s] * (dp[k][s] - D);
+          }
+          for (int64_t s = own; s < most; s++) p[k][s] = dp[k][s] = 0;
         }
-        weighted_rows(dq, dp, K + pad * hd, count, hd);
-        for (int64_t s = 0; s < count; s++) {
-          const int64_t at = (pad + s) * hd;
-          axpy(dK + at, dp[s], qt, hd);
-          axpy(dV + at, p[s], dot_, hd);
+        weighted_rows4(dq, (const float *const *)dp, K + pad * hd, most, hd);
+        /* dK[s] += dp[k][s] q[k], dV[s] += p[k][s] dout[k], in the order of k (of t) */
+        for (int64_t s = 0; s < most; s++) {
+          float *dk = dK + (pad + s) * hd, *dv = dV + (pad + s) * hd;
+          int64_t i = 0;
+          for (; i + 16 <= hd; i += 16) {
+            v16 ak = load16(dk + i), av = load16(dv + i);
+            for (int64_t k = 0; k < rows; k++) {
+              ak += dp[k][s] * load16(qt[k] + i);
+              av += p[k][s] * load16(dout[k] + i);
+            }
+            store16(dk + i, ak);
+            store16(dv + i, av);
+          }
+          for (; i < hd; i++)
+            for (int64_t k = 0; k < rows; k++) {
+              dk[i] += dp[k][s] * qt[k][i];
+              dv[i] += p[k][s] * dout[k][i];
+            }
         }
       }
     }
