@@ -189,6 +189,21 @@ static inline v16 load16(const float *p) {
 
 static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 
+/* The dot product by 16-lane partial sums reduced as a tree (log2 16 shuffles): short vectors
+   (a decoding query against each cached key) do not wait on 16 dependent scalar adds. */
+static inline float dot_tree(const float *restrict a, const float *restrict b, int64_t n) {
+  v16 acc = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) acc += load16(a + i) * load16(b + i);
+  typedef float v8 __attribute__((vector_size(32), aligned(4)));
+  typedef float v4 __attribute__((vector_size(16), aligned(4)));
+  v8 h8 = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);
+  v4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+  float s = (h4[0] + h4[2]) + (h4[1] + h4[3]);
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
 static inline void axpy(float *restrict y, float a, const float *restrict x, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) store16(y + i, load16(y + i) + a * load16(x + i));
@@ -716,7 +731,7 @@ static void attention_forward_chunk(void *ctx, int64_t chunk) {
       float *scores = buffer, *o = j->out + (b * j->H + h) * hd;
       int64_t count = visible;
       const float *qrow = j->q + (b * j->H + h) * hd;
-      for (int64_t s = 0; s < count; s++) scores[s] = dot(qrow, K + (pad + s) * hd, hd);
+      for (int64_t s = 0; s < count; s++) scores[s] = dot_tree(qrow, K + (pad + s) * hd, hd);
       float m = -INFINITY;
       for (int64_t s = 0; s < count; s++) m = scores[s] > m ? scores[s] : m;
       for (int64_t s = 0; s < count; s++) scores[s] = exp_fast(scores[s] - m);
