@@ -398,7 +398,7 @@ export class TransformerModel {
     const positions = new Int32Array(B * T)
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = Math.max(0, t - (pads?.[b] ?? 0))
     const layout = { batch: B, headDim: this.headDim, eps: this.config.normEps, positions, pads: Int32Array.from(pads ?? new Array<number>(B).fill(0)) }
-    const tables = this.rotaryTables()
+    const tables = this.rotaryTables(T)
     return (q, k, v, w) => fusedAttention(q, k, v, w.qNorm, w.kNorm, tables, layout)
   }
 

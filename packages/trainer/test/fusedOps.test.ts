@@ -226,7 +226,7 @@ describe.skipIf(!available.ok)("fused native kernels", () => {
     }
   })
 
-  test("a rotary position outside the tables is refused; the decoder makes larger tables past maxSeqLen", () => {
+  test("a rotary position outside the tables is refused; the decoder and a training pass make larger tables past maxSeqLen", () => {
     const model = new TransformerModel({ ...microConfig, maxSeqLen: 8 }, 1)
     const tables = model.rotaryTables()
     expect(tables.cos.shape).toEqual([8, model.headDim / 2])
@@ -241,6 +241,15 @@ describe.skipIf(!available.ok)("fused native kernels", () => {
       expect(decoder.step(Int32Array.from({ length: 12 }, () => 65), 1, 12, [0], cache).every(Number.isFinite)).toBe(true)
       expect(model.rotaryTables(12).cos.shape[0]).toBeGreaterThanOrEqual(12)
       expect(model.rotaryTables()).toBe(model.rotaryTables(12))
+      // A training forward pass longer than maxSeqLen (a long episode) too, as the composed path allows.
+      const long = new TransformerModel({ ...microConfig, maxSeqLen: 8 }, 2)
+      try {
+        const rows = [Array.from({ length: 20 }, (_, i) => (i * 7) % 259), Array.from({ length: 13 }, (_, i) => (i * 5) % 259)]
+        const { fused, composed } = bothWays(() => modelValueAndGrads(long, rows, 4))
+        expect(close(fused, composed, 1e-4)).toBe(true)
+      } finally {
+        long.dispose()
+      }
     } finally {
       tf.dispose([x, kv])
       decoder.dispose()
