@@ -204,12 +204,6 @@ static inline float dot_tree(const float *restrict a, const float *restrict b, i
   return s;
 }
 
-static inline void axpy(float *restrict y, float a, const float *restrict x, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) store16(y + i, load16(y + i) + a * load16(x + i));
-  for (; i < n; i++) y[i] += a * x[i];
-}
-
 /* exp(x) to about 1 ulp (Cody-Waite reduction, degree-6 polynomial); vectorizes. */
 static inline float exp_fast(float x) {
   x = x < -87.33654f ? -87.33654f : x;
@@ -626,19 +620,6 @@ static void transpose_rows(const float *restrict x, float *restrict xt, int64_t 
   }
 }
 
-/*
- * row[0..count) = q . column s of xt: the dot products of q with `count` rows, transposed in xt
- * (row stride `stride`, a multiple of 16 at least padded(count)). Sixteen columns at a time
- * accumulate in registers; row must have room for padded(count) values.
- */
-static inline void dots(float *restrict row, const float *restrict q, const float *restrict xt, int64_t stride, int64_t count, int64_t hd) {
-  for (int64_t s = 0; s < count; s += 16) {
-    v16 acc = {0};
-    for (int64_t i = 0; i < hd; i++) acc += q[i] * load16(xt + i * stride + s);
-    store16(row + s, acc);
-  }
-}
-
 /* out[0..hd) = sum over s < count of w[s] * x[s][0..hd): sixteen columns at a time in registers. */
 static inline void weighted_rows(float *restrict out, const float *restrict w, const float *restrict x, int64_t count, int64_t hd) {
   int64_t i0 = 0;
@@ -656,8 +637,9 @@ static inline void weighted_rows(float *restrict out, const float *restrict w, c
 
 /*
  * Four query rows at once (register blocking: each loaded key or value vector feeds four
- * independent accumulators instead of one dependent chain). Row k's results are those of
- * dots / weighted_rows for that row alone: the same products summed in the same order.
+ * independent accumulators instead of one dependent chain). dots4 leaves in rows[k][0..count)
+ * (rounded up to 16) the dot products of q[k] with the `count` rows transposed in xt (row stride
+ * `stride`, zero past the rows), each summed over the hd terms in order.
  */
 #define ROWS 4
 
