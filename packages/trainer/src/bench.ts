@@ -3,6 +3,7 @@ import { median, Rng } from "@icrl/core"
 import { type BackendName, selectBackend } from "./backend.ts"
 import { modelConfig, type PresetName, TransformerModel } from "./model.ts"
 import { AdamW } from "./optimizer.ts"
+import { profileKernels, type KernelProfile } from "./kernelProfile.ts"
 import { generate } from "./sampler.ts"
 import type { ScoringExample } from "./scoring.ts"
 import { ByteTokenizer } from "./tokenizer.ts"
@@ -24,6 +25,8 @@ export interface BenchModelOptions {
   readonly seed?: number
   /** Skip backend selection (the caller made a backend current). */
   readonly keepBackend?: boolean
+  /** After the timed repeats, one more training step and sampling run with every kernel timed. */
+  readonly profile?: boolean
 }
 
 export interface BenchModelResult {
@@ -38,6 +41,8 @@ export interface BenchModelResult {
     readonly tokensPerSecond: number
     readonly stepMs: number
     readonly stepMsAll: ReadonlyArray<number>
+    /** With `profile`: where one more step's time went. */
+    readonly profile?: KernelProfile
   }
   readonly sample: {
     readonly batch: number
@@ -47,6 +52,8 @@ export interface BenchModelResult {
     readonly tokensPerSecond: number
     readonly ms: number
     readonly msAll: ReadonlyArray<number>
+    /** With `profile`: where one more sampling run's time went. */
+    readonly profile?: KernelProfile
   }
 }
 
@@ -84,12 +91,14 @@ export const benchModel = async (options: BenchModelOptions = {}): Promise<Bench
     }))
     const optimizer = new AdamW(model.variables, { lr: 1e-4 })
     const stepMsAll: Array<number> = []
+    let trainProfile: KernelProfile | undefined
     try {
       for (let i = 0; i <= repeats; i++) {
         const t0 = performance.now()
         optimizer.step(() => sftLoss(model, batch))
         if (i > 0) stepMsAll.push(performance.now() - t0)
       }
+      if (options.profile === true) trainProfile = profileKernels(() => optimizer.step(() => sftLoss(model, batch))).profile
     } finally {
       optimizer.dispose()
     }
@@ -110,14 +119,23 @@ export const benchModel = async (options: BenchModelOptions = {}): Promise<Bench
       msAll.push(ms)
       rates.push((out.reduce((n, c) => n + c.tokenIds.length, 0) / ms) * 1000)
     }
+    const sampleProfile = options.profile === true ? profileKernels(() => generate(model, tokenizer, requests, { maxBatchSize: SB })).profile : undefined
     const stepMs = median(stepMsAll)
     return {
       preset,
       parameters: model.parameterCount(),
       backend: info.backend,
       backendDescription: info.description,
-      train: { batch: B, seqLen: T, tokensPerSecond: (B * T * 1000) / stepMs, stepMs, stepMsAll },
-      sample: { batch: SB, promptTokens: SP, newTokens: SN, tokensPerSecond: median(rates), ms: median(msAll), msAll },
+      train: { batch: B, seqLen: T, tokensPerSecond: (B * T * 1000) / stepMs, stepMs, stepMsAll, ...(trainProfile === undefined ? {} : { profile: trainProfile }) },
+      sample: {
+        batch: SB,
+        promptTokens: SP,
+        newTokens: SN,
+        tokensPerSecond: median(rates),
+        ms: median(msAll),
+        msAll,
+        ...(sampleProfile === undefined ? {} : { profile: sampleProfile }),
+      },
     }
   } finally {
     model.dispose()

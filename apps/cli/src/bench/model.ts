@@ -3,7 +3,7 @@
  * sampling new tokens/s (batch 64, 16 prompt + 48 new tokens, KV cache) of a preset, medians of
  * repeats. Prints one JSON object.
  *
- *   bun run bench model [--preset small] [--backend auto] [--threads N] [--repeats N] [--vs-torch [--rounds R] [--python PATH]]
+ *   bun run bench model [--preset small] [--backend auto] [--threads N] [--repeats N] [--profile] [--vs-torch [--rounds R] [--python PATH]]
  *   bun run bench model --model-shape qwen3-0.6b [--repeats N] [--vs-torch [--python PATH]]
  *
  * With --vs-torch, the same architecture and shapes run in PyTorch (bench/torch_reference.py,
@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { defaulted, optional, PositiveCount, toggle } from "../flags.ts"
+import { defaulted, FlagError, optional, PositiveCount, toggle } from "../flags.ts"
 import { backendFlag, presetFlag } from "../modelFlags.ts"
 
 /** What one benchmark run is asked for. */
@@ -36,6 +36,8 @@ interface ModelBenchOptions {
   readonly threads: number
   readonly repeats: number
   readonly vsTorch: boolean
+  /** Also time every kernel of one more training step and sampling run (see `profileKernels`). */
+  readonly profile: boolean
   readonly rounds: number
   /** The Python that runs the PyTorch reference (default: the first found that imports torch). */
   readonly python: string | undefined
@@ -45,7 +47,7 @@ interface ModelBenchOptions {
 const run = async (options: ModelBenchOptions): Promise<void> => {
   const { preset, backend, threads, repeats, rounds } = options
   if (!options.vsTorch) {
-    const result = await benchModel({ preset, backend, threads, repeats })
+    const result = await benchModel({ preset, backend, threads, repeats, profile: options.profile })
     console.log(JSON.stringify(result, null, 2))
     return
   }
@@ -54,7 +56,8 @@ const run = async (options: ModelBenchOptions): Promise<void> => {
   let backendDescription = ""
   let torchEngine = ""
   for (let r = 0; r < rounds; r++) {
-    ours = await benchModel({ preset, backend, threads, repeats, keepBackend: r > 0 })
+    // The last round also profiles ours (after its timed repeats, so the ratios are unaffected).
+    ours = await benchModel({ preset, backend, threads, repeats, keepBackend: r > 0, profile: options.profile && r === rounds - 1 })
     // Later rounds keep the backend the first one selected (with its kernels); name that one.
     if (r === 0) backendDescription = ours.backendDescription
     const torch = runTorchReference({
@@ -110,6 +113,7 @@ const run = async (options: ModelBenchOptions): Promise<void> => {
           trainRatio: med("trainRatio"),
           sampleRatio: med("sampleRatio"),
         },
+        ...(options.profile ? { profile: { train: ours!.train.profile, sample: ours!.sample.profile } } : {}),
         trainGflopsPerSecond: trainGflops,
         sgemmPeakGflopsPerSecond: peak ?? null,
         fractionOfPeak: peak === undefined ? null : trainGflops / peak,
@@ -179,6 +183,7 @@ export const command = Command.make(
     threads: defaulted(Flag.Int("threads").pipe(Flag.withSchema(PositiveCount)), Number(process.env["OPENBLAS_NUM_THREADS"]) || 2, "BLAS threads"),
     repeats: optional(Flag.Int("repeats").pipe(Flag.withSchema(PositiveCount)), "timed repeats, the median is reported (default 5, 2 with --model-shape)"),
     vsTorch: toggle("vs-torch", "run PyTorch on the same shapes, alternating with ours"),
+    profile: toggle("profile", "also time every kernel of one more training step and sampling run: where the time goes"),
     rounds: defaulted(Flag.Int("rounds").pipe(Flag.withSchema(PositiveCount)), 3, "alternating rounds with --vs-torch"),
     modelShape: optional(
       Flag.Literals("model-shape", Object.keys(modelShapes)),
@@ -187,10 +192,12 @@ export const command = Command.make(
     python: optional(Flag.String("python"), "--vs-torch: the Python with torch (and with --model-shape transformers and peft) (default: the first found)"),
   },
   (f) =>
-    Effect.promise(() =>
-      Option.match(f.modelShape, {
-        onNone: () => run({ ...f, repeats: Option.getOrElse(f.repeats, () => 5), python: Option.getOrUndefined(f.python) }),
-        onSome: (shape) => runShape(shape, { ...f, repeats: Option.getOrElse(f.repeats, () => 2), python: Option.getOrUndefined(f.python) }),
-      }),
-    ),
+    Option.isSome(f.modelShape) && f.profile
+      ? Effect.fail(new FlagError({ flag: "profile", detail: "profiles a preset's training step and sampling; it does not apply with --model-shape" }))
+      : Effect.promise(() =>
+          Option.match(f.modelShape, {
+            onNone: () => run({ ...f, repeats: Option.getOrElse(f.repeats, () => 5), python: Option.getOrUndefined(f.python) }),
+            onSome: (shape) => runShape(shape, { ...f, repeats: Option.getOrElse(f.repeats, () => 2), python: Option.getOrUndefined(f.python) }),
+          }),
+        ),
 ).pipe(Command.withDescription("model training and sampling tokens/s (--vs-torch: with PyTorch in the same run; --model-shape: a published model's shapes)"))
