@@ -707,23 +707,6 @@ static void attention_forward_chunk(void *ctx, int64_t chunk) {
       if (j->lse) j->lse[(b * j->H + h) * j->T + t] = 0;
     }
     if (t_start == j->T) continue;
-    /* One query (decoding): dot products with the key rows as they lie; transposing them for
-       the blocked dot products would cost as much as the products themselves. */
-    if (j->T == 1) {
-      float *scores = buffer, *o = j->out + (b * j->H + h) * hd;
-      int64_t count = visible;
-      const float *qrow = j->q + (b * j->H + h) * hd;
-      for (int64_t s = 0; s < count; s++) scores[s] = dot_tree(qrow, K + (pad + s) * hd, hd);
-      float m = -INFINITY;
-      for (int64_t s = 0; s < count; s++) m = scores[s] > m ? scores[s] : m;
-      for (int64_t s = 0; s < count; s++) scores[s] = exp_fast(scores[s] - m);
-      float l = sum(scores, count);
-      weighted_rows(o, scores, V + pad * hd, count, hd);
-      float inv = 1.0f / l;
-      for (int64_t i = 0; i < hd; i++) o[i] *= inv;
-      if (j->lse) j->lse[(b * j->H + h) * j->T] = m + logf(l);
-      continue;
-    }
     transpose_rows(K + pad * hd, kt, visible, hd);
     for (int64_t t0 = t_start; t0 < j->T; t0 += ROWS) {
       int64_t rows = j->T - t0 < ROWS ? j->T - t0 : ROWS;
@@ -758,10 +741,53 @@ static void attention_forward_chunk(void *ctx, int64_t chunk) {
   free(buffer);
 }
 
+/*
+ * One query per row (decoding), a task per (row, key/value head) with the query heads that
+ * share it: dot products with the key rows as they lie (transposing them for blocked products
+ * would cost as much as the products), each key and value row read once for the group.
+ */
+static void attention_decode_chunk(void *ctx, int64_t chunk) {
+  attention_job *j = ctx;
+  int64_t hd = j->hd, rep = j->H / j->Hkv, tasks = j->B * j->Hkv, keys = j->first + 1;
+  float *scores = malloc((size_t)(rep * keys) * sizeof(float));
+  int64_t end = (chunk + 1) * j->per < tasks ? (chunk + 1) * j->per : tasks;
+  for (int64_t task = chunk * j->per; task < end; task++) {
+    int64_t b = task / j->Hkv, kvh = task % j->Hkv;
+    int64_t pad = j->pads[b] < keys ? j->pads[b] : keys, count = keys - pad;
+    const float *K = j->k + (task * j->columns + pad) * hd, *V = j->v + (task * j->columns + pad) * hd;
+    const float *q = j->q + (b * j->H + kvh * rep) * hd; /* the group's rep query rows, one after another */
+    for (int64_t s = 0; s < count; s++)
+      for (int64_t r = 0; r < rep; r++) scores[r * keys + s] = dot_tree(q + r * hd, K + s * hd, hd);
+    for (int64_t r = 0; r < rep; r++) {
+      int64_t h = kvh * rep + r;
+      float *o = j->out + (b * j->H + h) * hd, *sc = scores + r * keys;
+      if (count <= 0) {
+        memset(o, 0, (size_t)hd * sizeof(float));
+        if (j->lse) j->lse[b * j->H + h] = 0;
+        continue;
+      }
+      float m = -INFINITY;
+      for (int64_t s = 0; s < count; s++) m = sc[s] > m ? sc[s] : m;
+      for (int64_t s = 0; s < count; s++) sc[s] = exp_fast(sc[s] - m);
+      float l = sum(sc, count);
+      weighted_rows(o, sc, V, count, hd);
+      float inv = 1.0f / l;
+      for (int64_t i = 0; i < hd; i++) o[i] *= inv;
+      if (j->lse) j->lse[b * j->H + h] = m + logf(l);
+    }
+  }
+  free(scores);
+}
+
 void icrl_attention(const float *q, const float *k, const float *v, const int32_t *pads, float *out, float *lse,
                     int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd, int64_t columns, int64_t first) {
   attention_job j = {.q = q, .k = k, .v = v, .pads = pads, .out = out, .lse = lse,
                      .B = B, .T = T, .H = H, .Hkv = Hkv, .hd = hd, .columns = columns, .first = first};
+  if (T == 1) {
+    j.per = chunk_items(B * Hkv, (H / Hkv) * (first + 1) * 4 * hd, CHUNK_WORK * 4);
+    parallel((B * Hkv + j.per - 1) / j.per, attention_decode_chunk, &j);
+    return;
+  }
   /* a (row, head) costs about T * (first + T / 2) * 4 * hd flops */
   j.per = chunk_items(B * H, T * (first + T / 2 + 1) * 4 * hd, CHUNK_WORK * 4);
   parallel((B * H + j.per - 1) / j.per, attention_forward_chunk, &j);
