@@ -8,8 +8,14 @@ export type HouseholdTaskType = "pick" | "clean" | "heat" | "cool" | "look" | "p
 
 export const householdTaskTypes: ReadonlyArray<HouseholdTaskType> = ["pick", "clean", "heat", "cool", "look", "pick-two"]
 
-/** World size: `small` keeps prompts short for small models; `full` is closer to ALFWorld's rooms. */
-export type HouseholdSize = "small" | "full"
+/**
+ * World size: `tiny` rooms hold only the receptacles a task needs (its target, two places the
+ * goal object may lie, an appliance or lamp), one of each, none of them to open; `small` keeps
+ * prompts short for small models; `full` is closer to ALFWorld's rooms.
+ */
+export type HouseholdSize = "tiny" | "small" | "full"
+
+export const householdSizes: ReadonlyArray<HouseholdSize> = ["tiny", "small", "full"]
 
 export type RoomKind = "kitchen" | "bedroom" | "bathroom" | "livingroom"
 
@@ -45,8 +51,8 @@ export const roomReceptacles: Readonly<Record<RoomKind, ReadonlyArray<readonly [
   ],
 }
 
-/** Counts for a world size: `full` rooms have more of each repeatable receptacle. */
-export const receptacleCount = (size: HouseholdSize, min: number, max: number): readonly [number, number] =>
+/** Counts for a small or full world: `full` rooms have more of each repeatable receptacle. */
+export const receptacleCount = (size: Exclude<HouseholdSize, "tiny">, min: number, max: number): readonly [number, number] =>
   size === "small" ? [min, max] : max >= 2 ? [max, max * 3] : [max, max]
 
 /** Object kinds per room, each with the receptacle kinds it may be found in or put in. */
