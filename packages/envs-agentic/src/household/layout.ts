@@ -79,7 +79,7 @@ const withGoal = (rng: Rng, parts: Omit<HouseholdLayout, "goal">): HouseholdLayo
   goal: goalSentence(rng, parts.type, parts.goalObject, parts.goalReceptacle),
 })
 
-const tryGenerate = (rng: Rng, type: HouseholdTaskType, size: Exclude<HouseholdSize, "tiny">): HouseholdLayout | undefined => {
+const tryGenerate = (rng: Rng, type: HouseholdTaskType, size: "small" | "full"): HouseholdLayout | undefined => {
   const room = rng.pick(roomsFor[type])
   const receptacles: Array<LayoutReceptacle> = []
   const byKind = new Map<string, Array<number>>()
@@ -147,11 +147,11 @@ const tryGenerate = (rng: Rng, type: HouseholdTaskType, size: Exclude<HouseholdS
 }
 
 /**
- * A tiny room: the goal's target receptacle, up to two surfaces where the goal object may lie
- * (it lies on one of them), the appliance of a clean/heat/cool task or the lamp's table of a look
- * task; one of each kind, nothing to open but an appliance; one or two other objects.
+ * A tiny room: the goal's target receptacle, `sourceCount` surfaces where the goal object may
+ * lie (it lies on one of them), the appliance of a clean/heat/cool task or the lamp's table of a
+ * look task; one of each kind, nothing to open but an appliance; `others` other objects (a range).
  */
-const tryGenerateTiny = (rng: Rng, type: HouseholdTaskType): HouseholdLayout | undefined => {
+const tryGenerateTiny = (rng: Rng, type: HouseholdTaskType, sourceCount: number, others: readonly [number, number]): HouseholdLayout | undefined => {
   const room = rng.pick(roomsFor[type])
   const kinds = roomReceptacles[room].map(([kind]) => kind)
   const transform = type === "clean" || type === "heat" || type === "cool" ? type : undefined
@@ -178,7 +178,7 @@ const tryGenerateTiny = (rng: Rng, type: HouseholdTaskType): HouseholdLayout | u
   if (pairs.length === 0) return undefined
   const [goalObject, goalReceptacle] = rng.pick(pairs)
   const candidates = sourcesOf(goalObject, type === "look" ? lampAt : goalReceptacle)
-  const sources = rng.sample(candidates, Math.min(2, candidates.length))
+  const sources = rng.sample(candidates, Math.min(sourceCount, candidates.length))
   const present = new Set([goalReceptacle, appliance, lampAt, ...sources].filter((k) => k !== ""))
   const receptacles: Array<LayoutReceptacle> = kinds
     .filter((k) => present.has(k))
@@ -197,10 +197,9 @@ const tryGenerateTiny = (rng: Rng, type: HouseholdTaskType): HouseholdLayout | u
     place("desklamp", index(lampAt), false)
   }
   const spots = (kind: string) => placesOf(kind).filter((k) => present.has(k) && !openableReceptacles.has(k))
-  const others = Object.keys(objectSpec).filter((k) => k !== goalObject && spots(k).length > 0)
+  const extra = Object.keys(objectSpec).filter((k) => k !== goalObject && spots(k).length > 0)
   const toPlace: Array<string> = Array.from({ length: type === "pick-two" ? 2 : 1 }, () => goalObject)
-  const distractors = Math.min(others.length, rng.range(1, 2))
-  toPlace.push(...rng.sample(others, distractors))
+  toPlace.push(...rng.sample(extra, Math.min(extra.length, rng.range(others[0], others[1]))))
   for (const kind of rng.shuffle(toPlace)) {
     place(kind, index(kind === goalObject ? rng.pick(sources) : rng.pick(spots(kind))), true)
   }
@@ -216,7 +215,8 @@ const tryGenerateTiny = (rng: Rng, type: HouseholdTaskType): HouseholdLayout | u
 export const generateLayout = (type: HouseholdTaskType, worldSeed: number, size: HouseholdSize): HouseholdLayout => {
   const rng = new Rng(worldSeed)
   for (;;) {
-    const layout = size === "tiny" ? tryGenerateTiny(rng, type) : tryGenerate(rng, type, size)
+    const layout =
+      size === "single" ? tryGenerateTiny(rng, type, 1, [0, 1]) : size === "tiny" ? tryGenerateTiny(rng, type, 2, [1, 2]) : tryGenerate(rng, type, size)
     if (layout !== undefined) return layout
   }
 }

@@ -63,11 +63,12 @@ export const householdTaskFromId = (id: string): HouseholdTask | undefined => {
 }
 
 /**
- * What each difficulty level generates. 1: pick-and-place in tiny rooms (three receptacles,
- * four steps for the expert); 2: all six task types in tiny rooms; 3: all six in small rooms.
+ * What each difficulty level generates. 1: pick-and-place in single rooms (two receptacles: the
+ * goal object's and the target; four steps, each one following from the prompt); 2: all six task
+ * types in tiny rooms; 3: all six in small rooms.
  */
 export const householdLevels: Readonly<Record<AgenticLevel, { readonly types: ReadonlyArray<HouseholdTaskType>; readonly size: HouseholdSize }>> = {
-  1: { types: ["pick"], size: "tiny" },
+  1: { types: ["pick"], size: "single" },
   2: { types: householdTaskTypes, size: "tiny" },
   3: { types: householdTaskTypes, size: "small" },
 }
@@ -84,7 +85,7 @@ export interface HouseholdTaskKnobs {
 
 /**
  * Reads `difficulty` (1, 2 or 3; default 1) and the overrides `type` (one task type, or "all")
- * and `size` (tiny, small or full) from the options, failing with a ConfigError that names the
+ * and `size` (single, tiny, small or full) from the options, failing with a ConfigError that names the
  * bad key.
  *
  * @example
