@@ -119,6 +119,10 @@ export const command = Command.make(
           yield* Console.log(`held-out solver accuracy: ${percent(e.solverAccuracy)} (${e.tasks} tasks)`)
           yield* Console.log(`critique accuracy: ${percent(e.critiqueAccuracy)}`)
           yield* Console.log(`refined accuracy (after own critique): ${percent(e.refinedAccuracy)}`)
+          if (e.expertStepAccuracy !== undefined) {
+            const turns = (e.expertStepAccuracyByTurn ?? []).map(([hit, n], t) => `turn ${t + 1}: ${hit}/${n}`).join(", ")
+            yield* Console.log(`expert steps matched (greedy, from the expert's states): ${percent(e.expertStepAccuracy)} (${turns})`)
+          }
         }
       }
     }).pipe(Effect.scoped),
