@@ -9,7 +9,7 @@ export const envFlag = optional(Flag.String("env"), "environment name (see `bun 
 
 /** The environment option flags (TaskOptions.options): shared by the commands that train or evaluate. */
 export const envOptionFlags = {
-  difficulty: optional(Flag.String("difficulty"), "math difficulty level(s), e.g. 1, 2 or 1-3 (env option)"),
+  difficulty: optional(Flag.String("difficulty"), "difficulty level (env option): math 1-5 or a range like 1-3; household, shop, searchqa 1-3"),
   data: optional(Flag.String("data"), "JSONL data file for gsm8k / math-jsonl (env option)"),
   skipBadLines: toggle("skip-bad-lines", "skip malformed data lines with a count (env option)"),
   options: defaulted(Flag.String("options"), "", "other environment options as key=value,key=value"),
@@ -84,5 +84,5 @@ export const loadForFlag = (name: Option.Option<string>): Effect.Effect<Environm
  */
 export const checkEnvOptions = (env: EnvironmentPackage<Task>, options: Readonly<Record<string, string>>, splits: ReadonlyArray<Split> = ["train", "test"]) =>
   Effect.forEach(splits, (split) => env.tasks(split, { seed: 0, count: 1, options }), { discard: true }).pipe(
-    Effect.catchTag("ConfigError", (error) => Effect.fail(new FlagError({ flag: error.field, detail: error.message }))),
+    Effect.catchTag("ConfigError", (error) => Effect.fail(new FlagError({ flag: error.field, detail: error.detail }))),
   )

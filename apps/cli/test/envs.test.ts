@@ -59,3 +59,22 @@ describe("envs", () => {
     expect((await runCli(["envs", "frobnicate"])).code).toBe(2)
   })
 })
+
+describe("--difficulty of an agentic environment", () => {
+  test("an unknown level exits with 2, naming the flag and the allowed values, in every command that takes it", async () => {
+    const out = join(dir, "never-written")
+    const commands = [
+      ["train", "--env", "household", "--difficulty", "4", "--steps", "1", "--out", out],
+      ["warmstart", "--env", "searchqa", "--difficulty", "hard", "--steps", "0", "--out", out],
+      ["eval", "--env", "shop", "--difficulty", "0", "--checkpoint", "nowhere"],
+      ["compare", "--env", "household", "--difficulty", "1-3", "--algos", "icrl,grpo", "--out", out],
+      ["envs", "check", "--env", "shop", "--difficulty", "1-3"],
+      ["play", "--env", "household", "--difficulty", "9"],
+    ]
+    for (const args of commands) {
+      const { stderr, code } = await runCli(args, "")
+      expect(`${args[0]}: ${code}`).toBe(`${args[0]}: 2`)
+      expect(stderr).toMatch(/--difficulty.*".*" is not a (household|shop|searchqa) level; allowed: 1, 2, 3/)
+    }
+  }, 60_000)
+})

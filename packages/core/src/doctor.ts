@@ -410,10 +410,12 @@ export const checkEnvironment = <T extends Task>(pkg: EnvironmentPackage<T>, opt
       yield* runCheck("stepCap", Effect.gen(function* () {
         if (!Number.isInteger(pkg.maxSteps) || pkg.maxSteps < 1) return yield* fail(`maxSteps ${pkg.maxSteps} is not a positive integer`)
         let capped = 0
+        // Two invalid actions in turn: environments may also end an episode after the same action repeated.
+        const invalid = ["\u0000 not an action \u0000", "\u0000 not an action either \u0000"]
         for (const task of tasks) {
           const { env } = yield* fresh(task)
           for (let t = 1; t <= pkg.maxSteps + 1; t++) {
-            const result = yield* env.step("\u0000 not an action \u0000")
+            const result = yield* env.step(invalid[t % 2]!)
             if (result.terminated) break
             if (result.truncated && t < pkg.maxSteps) return yield* fail(`task ${task.id}: truncated at step ${t}, before the cap ${pkg.maxSteps}`)
             if (t === pkg.maxSteps && !result.truncated) return yield* fail(`task ${task.id}: not truncated at the cap (${pkg.maxSteps} steps)`)

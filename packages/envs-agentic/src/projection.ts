@@ -1,12 +1,13 @@
 /**
  * The verl-agent-style prompt projection shared by the agentic environments: what the model
- * sees at one turn (task, recent history, current observation, admissible actions, optional
- * guidance from an earlier attempt and its critique), how its completion is turned into an
- * action, and the trajectory text the critic reads.
+ * sees at one turn (task, recent history, current observation, admissible actions, and on a
+ * retry the tips of the critique), how its completion is turned into an action, and the attempt
+ * summary the critic reads.
  */
 import type { StepResult, Trajectory, TurnContext } from "@icrl/core"
 import { ConfigError } from "@icrl/core"
 import { Effect, Schema } from "effect"
+import { critiqueTips } from "./critique.ts"
 
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
@@ -16,12 +17,13 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
 
 /**
- * Knobs of the projection. The defaults are compact (byte-level models read every byte):
- * two steps of history, short history observations, a bounded attempt text.
+ * Knobs of the projection. The defaults are compact (byte-level models read every byte, and
+ * every prompt byte costs training and sampling time): the last action only (its observation is
+ * the current one), short history observations, a bounded attempt summary.
  */
 export const ProjectionOptions = Schema.Struct({
-  /** K: how many of the most recent actions are shown. */
-  history_length: withDefault(NonNegativeInt, 2),
+  /** K: how many of the most recent actions are shown (with the observations between them). */
+  history_length: withDefault(NonNegativeInt, 1),
   /** Longest current observation shown (characters); longer ones are cut with "...". */
   observation_chars: withDefault(PositiveInt, 1200),
   /** Longest observation shown for a history step. */
@@ -32,9 +34,7 @@ export const ProjectionOptions = Schema.Struct({
   format_hint: withDefault(Schema.Boolean, true),
   /** Reward added (as a negative) to a step whose action was missing or inadmissible. */
   invalid_action_penalty: withDefault(NonNegative, 0.1),
-  /** Longest summary of the earlier attempt in a refinement prompt. */
-  guidance_chars: withDefault(PositiveInt, 240),
-  /** Longest critique shown in a refinement prompt. */
+  /** Longest tips line shown in a retry prompt. */
   critique_chars: withDefault(PositiveInt, 240),
   /** Longest observation per step in the attempt text the critic reads. */
   attempt_observation_chars: withDefault(PositiveInt, 100),
@@ -160,44 +160,15 @@ export const formatCompletion = (think: string, action: string, stop = "\n\n"): 
 export const penalizedReward = (reward: number, actionValid: boolean, penalty: number): number =>
   actionValid ? reward : reward - penalty
 
-/**
- * A one-line summary of an attempt text made by {@link renderTrajectory}: its actions joined
- * with "; ", consecutive repeats counted, cut to `max` characters. Other text is flattened and cut.
- *
- * @example
- * summarizeAttempt("\n> go to desk 1\nOn the desk 1, you see nothing.\n> look\n...", 100)
- * // "go to desk 1; look"
- */
-export const summarizeAttempt = (attempt: string, max: number): string => {
-  const actions: Array<string> = []
-  let last = ""
-  let repeats = 0
-  const flush = () => {
-    if (last !== "") actions.push(repeats > 1 ? `${last} (x${repeats})` : last)
-  }
-  for (const line of attempt.split("\n")) {
-    if (!line.startsWith("> ")) continue
-    const action = line.slice(2)
-    if (action === last) repeats++
-    else {
-      flush()
-      last = action
-      repeats = 1
-    }
-  }
-  flush()
-  return clip(actions.length > 0 ? actions.join("; ") : oneLine(attempt), max)
-}
-
 const actionLabel = (action: string): string => (action === "" ? "(no action)" : action)
 
 /**
  * The prompt the solver sees at one turn. Parts, each on its own line, ordered from the least to
  * the most essential so that a prompt cut from the left (a model with a short context keeps the
- * end) still has the task and the current state: on a refinement episode `Earlier attempt:`, the
- * last K actions with the observations between them, on a refinement episode `Critique:`, then
- * `Task:`, `Now:` with the current observation, `Actions:` with the admissible actions, and a
- * one-line reminder of the reply format.
+ * end) still has the task and the current state: the last K actions with the observations
+ * between them, `Task:`, on a retry episode the critique's tips (between the task and the
+ * observation, as the reference places them), `Now:` with the current observation, `Actions:`
+ * with the admissible actions, and a one-line reminder of the reply format.
  *
  * @example
  * renderAgentPrompt({ task, observation: "You are in the middle of a room. ...", history: [] })
@@ -205,9 +176,6 @@ const actionLabel = (action: string): string => (action === "" ? "(no action)" :
  */
 export const renderAgentPrompt = (context: TurnContext, options: ProjectionOptions = defaultProjection): string => {
   let text = ""
-  if (context.guidance !== undefined) {
-    text += `Earlier attempt: ${summarizeAttempt(context.guidance.attempt, options.guidance_chars)}\n`
-  }
   const history = context.history
   const k = Math.min(options.history_length, history.length)
   if (k > 0) {
@@ -218,10 +186,10 @@ export const renderAgentPrompt = (context: TurnContext, options: ProjectionOptio
       if (i < history.length - 1) text += `${clip(turn.observation, options.history_observation_chars)}\n`
     }
   }
-  if (context.guidance !== undefined) {
-    text += `Critique: ${clip(oneLine(context.guidance.critique), options.critique_chars)}\n`
-  }
   text += `Task: ${context.task.text}\n`
+  if (context.guidance !== undefined) {
+    text += `${clip(oneLine(critiqueTips(context.guidance.critique)), options.critique_chars)}\n`
+  }
   text += `Now: ${clip(context.observation, options.observation_chars)}\n`
   const admissible = context.admissibleActions
   if (options.show_admissible && admissible !== undefined && admissible.length > 0) {
@@ -231,16 +199,30 @@ export const renderAgentPrompt = (context: TurnContext, options: ProjectionOptio
   return text
 }
 
+/** What the critic is told besides the steps: the episode's reward and an optional first line. */
+export interface AttemptSummary {
+  /** The episode's reward as the environment scores it (shown rounded to two decimals). */
+  readonly reward: number
+  /** A line shown before the steps (the room's receptacles, say); cut to twice `attempt_observation_chars`. */
+  readonly header?: string
+}
+
 /**
- * The attempt text the critic reads: one `> action` line and one observation line per step
- * (observations cut short), consecutive identical steps collapsed, and the middle of a long
- * attempt omitted. The reward is never shown. Starts with a newline so it reads well after
+ * The attempt summary the critic reads: an optional header line, one `> action` line and one
+ * observation line per step (observations cut short), consecutive identical steps collapsed, the
+ * middle of a long attempt omitted, and the reward. Starts with a newline so it reads well after
  * the critic template's `Attempt:`.
  *
  * @example
- * renderTrajectory(trajectory) // "\n> go to desk 1\nOn the desk 1, you see a pen 1.\n> ..."
+ * renderTrajectory(trajectory, defaultProjection, { reward: 0 }) // "\n> go to desk 1\nOn the desk 1, you see a pen 1.\n> ...\nReward: 0"
  */
-export const renderTrajectory = (trajectory: Trajectory, options: ProjectionOptions = defaultProjection): string => {
+export const renderTrajectory = (trajectory: Trajectory, options: ProjectionOptions, summary: AttemptSummary): string => {
+  const header = summary.header === undefined ? "" : `\n${clip(oneLine(summary.header), 2 * options.attempt_observation_chars)}`
+  const footer = `\nReward: ${Number(summary.reward.toFixed(2))}`
+  return `${header}${renderSteps(trajectory, options)}${footer}`
+}
+
+const renderSteps = (trajectory: Trajectory, options: ProjectionOptions): string => {
   const blocks: Array<string> = []
   const turns = trajectory.turns
   for (let i = 0; i < turns.length; ) {

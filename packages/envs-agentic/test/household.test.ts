@@ -22,14 +22,15 @@ import {
   runScript,
 } from "../src/index.ts"
 
-const settings = { maxSteps: 50, invalidActionPenalty: 0.1 }
+const settings = { maxSteps: 50, repeatLimit: 0, invalidActionPenalty: 0.1 }
+const level3 = { difficulty: "3" }
 const taskFor = (type: HouseholdTask["type"], seed: number): HouseholdTask =>
-  householdTasks("train", { seed, count: 1, options: { type } })[0]!
+  householdTasks("train", { seed, count: 1, options: { ...level3, type } })[0]!
 
 describe("household tasks", () => {
   test("task i has type types[i % 6]; ids round-trip; splits are disjoint by world", () => {
-    const train = householdTasks("train", { seed: 5, count: 60 })
-    const test_ = householdTasks("test", { seed: 5, count: 60 })
+    const train = householdTasks("train", { seed: 5, count: 60, options: level3 })
+    const test_ = householdTasks("test", { seed: 5, count: 60, options: level3 })
     expect(train.slice(0, 6).map((t) => t.type)).toEqual([...householdTaskTypes])
     for (const t of [...train, ...test_]) {
       expect(householdTaskFromId(t.id)).toEqual(t)
@@ -39,16 +40,54 @@ describe("household tasks", () => {
     expect(train.every((t) => t.split === "train") && test_.every((t) => t.split === "test")).toBe(true)
     const trainSeeds = new Set(train.map((t) => t.worldSeed))
     expect(test_.some((t) => trainSeeds.has(t.worldSeed))).toBe(false)
-    expect(householdTasks("train", { seed: 5, count: 10, offset: 50 })).toEqual(train.slice(50, 60))
+    expect(householdTasks("train", { seed: 5, count: 10, offset: 50, options: level3 })).toEqual(train.slice(50, 60))
   })
 
   test("malformed ids and options are rejected", () => {
-    for (const id of ["", "household", "household/small/fly/1", "household/tiny/pick/1", "household/small/pick/x", "household/small/pick/99999999999"]) {
+    for (const id of ["", "household", "household/small/fly/1", "household/huge/pick/1", "household/small/pick/x", "household/small/pick/99999999999"]) {
       expect(householdTaskFromId(id)).toBeUndefined()
     }
     expect(() => householdTasks("train", { seed: 0, count: 1, options: { type: "fly" } })).toThrow(/type/)
     expect(() => householdTasks("train", { seed: 0, count: 1, options: { size: "huge" } })).toThrow(/size/)
     expect(() => householdTasks("train", { seed: 0, count: 1, options: { colour: "red" } })).toThrow(/colour/)
+  })
+
+  test("difficulty levels: 1 is pick-and-place in two-receptacle rooms, 2 all types in tiny rooms, 3 the small rooms", () => {
+    const one = householdTasks("test", { seed: 2, count: 200 })
+    expect(householdTasks("test", { seed: 2, count: 200, options: { difficulty: "1" } })).toEqual(one)
+    for (const task of one) {
+      const layout = householdLayout(task)
+      expect(task.id).toStartWith("household/single/pick/")
+      // The target and the one place the goal object lies: the first move follows from the room.
+      expect(layout.receptacles.length).toBe(2)
+      expect(layout.receptacles.some((r) => r.openable)).toBe(false)
+      expect(layout.objects.filter((o) => o.kind === layout.goalObject).length).toBe(1)
+      expect(layout.objects.length).toBeLessThanOrEqual(2)
+      const source = layout.receptacles.findIndex((r) => r.kind !== layout.goalReceptacle)
+      expect(householdExpertPlan(task).map((s) => s.action)).toEqual([
+        `go to ${layout.receptacles[source]!.name}`,
+        `take ${layout.goalObject} 1 from ${layout.receptacles[source]!.name}`,
+        `go to ${layout.goalReceptacle} 1`,
+        `move ${layout.goalObject} 1 to ${layout.goalReceptacle} 1`,
+      ])
+    }
+    // Some level-1 rooms hold one other object, some none.
+    expect(new Set(one.map((t) => householdLayout(t).objects.length))).toEqual(new Set([1, 2]))
+    const two = householdTasks("test", { seed: 2, count: 60, options: { difficulty: "2" } })
+    expect(two.slice(0, 6).map((t) => t.type)).toEqual([...householdTaskTypes])
+    for (const task of two) {
+      expect(task.size).toBe("tiny")
+      const layout = householdLayout(task)
+      expect(layout.receptacles.length).toBeLessThanOrEqual(4)
+      // Only an appliance can be opened, and nothing starts inside it.
+      for (const o of layout.objects) expect(layout.receptacles[o.location]!.openable).toBe(false)
+    }
+    // Level 3 is the small-room task set: the same ids and worlds for the same seed.
+    const three = householdTasks("test", { seed: 2, count: 60, options: level3 })
+    expect(three.map((t) => t.id)).toEqual(three.map((t, i) => `household/small/${householdTaskTypes[i % 6]}/${t.worldSeed}`))
+    expect(householdTasks("test", { seed: 2, count: 6, options: { ...level3, size: "tiny", type: "all" } }).map((t) => t.id.split("/").slice(1, 3).join("/"))).toEqual(
+      householdTaskTypes.map((t) => `tiny/${t}`),
+    )
   })
 
   test("goal phrasings follow ALFWorld's templates", () => {
@@ -60,7 +99,9 @@ describe("household tasks", () => {
       look: /^(look at \w+ under the desklamp|examine the \w+ with the desklamp)\.$/,
       "pick-two": /^(put two \w+ (in|on) \w+|find two \w+ and put them (in|on) \w+)\.$/,
     }
-    for (const t of householdTasks("test", { seed: 1, count: 120 })) expect(t.text).toMatch(patterns[t.type])
+    for (const difficulty of ["2", "3"]) {
+      for (const t of householdTasks("test", { seed: 1, count: 120, options: { difficulty } })) expect(t.text).toMatch(patterns[t.type])
+    }
   })
 
   test("law: the same seed gives the same world, observations and admissible actions", () => {
@@ -124,7 +165,7 @@ describe("household world", () => {
 
   test("every admissible action is accepted, in every state an expert or random walk reaches", () => {
     const rng = new Rng(9)
-    for (const task of householdTasks("train", { seed: 2, count: 24 })) {
+    for (const task of [...householdTasks("train", { seed: 2, count: 24, options: level3 }), ...householdTasks("train", { seed: 2, count: 12, options: { difficulty: "2" } })]) {
       const layout = householdLayout(task)
       const prefix = householdExpertPlan(task).map((s) => s.action).slice(0, -1)
       for (let k = 0; k <= prefix.length; k += 2) {
@@ -167,12 +208,12 @@ describe("household world", () => {
     )
   })
 
-  test("the step cap truncates at 50 steps, and steps after the end change nothing", () => {
+  test("the turn cap truncates at 30 steps, invalid ones included, and steps after the end change nothing", () => {
     const env = household.make(taskFor("heat", 1))
     Effect.runSync(env.reset({ seed: 0 }))
-    for (let i = 1; i <= 50; i++) {
-      const result = Effect.runSync(env.step("look"))
-      expect(result.truncated).toBe(i === 50)
+    for (let i = 1; i <= 30; i++) {
+      const result = Effect.runSync(env.step(i % 2 === 0 ? "look" : "fly away"))
+      expect(result.truncated).toBe(i === 30)
       expect(result.terminated).toBe(false)
     }
     const after = Effect.runSync(env.step("look"))
@@ -181,13 +222,27 @@ describe("household world", () => {
       reward: 0,
       terminated: false,
       truncated: true,
-      info: { won: false, actionValid: false, admissibleActions: [], score: 0, steps: 50 },
+      info: { won: false, actionValid: false, admissibleActions: [], score: 0, steps: 30 },
     })
     expect(Effect.runSync(env.reset({ seed: 0 })).info.admissibleActions!.length).toBeGreaterThan(0)
   })
 
+  test("the same action three times in a row stops the episode; other rules come from the package options", () => {
+    const env = household.make(taskFor("pick", 2))
+    Effect.runSync(env.reset({ seed: 0 }))
+    expect([Effect.runSync(env.step("look")), Effect.runSync(env.step("inventory")), Effect.runSync(env.step("look")), Effect.runSync(env.step("look"))].map((r) => r.truncated)).toEqual([false, false, false, false])
+    const third = Effect.runSync(env.step("LOOK "))
+    expect(third.truncated).toBe(true)
+    expect(third.info.admissibleActions).toEqual([])
+    const patient = makeHouseholdPackage({ maxSteps: 50, repeatLimit: 0 }).make(taskFor("pick", 2))
+    Effect.runSync(patient.reset({ seed: 0 }))
+    for (let i = 1; i < 50; i++) expect(Effect.runSync(patient.step("look")).truncated).toBe(false)
+    expect(Effect.runSync(patient.step("look")).truncated).toBe(true)
+    expect(() => makeHouseholdPackage({ repeatLimit: -1 })).toThrow(/repeatLimit/)
+  })
+
   test("reset with a task id switches to that task; an unknown id is a TaskNotFound error", () => {
-    const [a, b] = householdTasks("train", { seed: 0, count: 2 })
+    const [a, b] = householdTasks("train", { seed: 0, count: 2, options: level3 })
     const env = household.make(a!)
     const fresh = Effect.runSync(household.make(b!).reset({ seed: 0 }))
     expect(Effect.runSync(env.reset({ seed: 0, taskId: b!.id }))).toEqual(fresh)
@@ -196,11 +251,11 @@ describe("household world", () => {
 })
 
 describe("household expert and random play", () => {
-  test("the expert succeeds on 1,000 generated tasks of each type", () => {
-    for (const type of householdTaskTypes) {
+  test("the expert succeeds on 1,000 generated tasks of each type, in small, tiny and single rooms", () => {
+    for (const [type, size] of householdTaskTypes.flatMap((t) => [[t, "small"], [t, "tiny"], [t, "single"]] as const)) {
       let wins = 0
       let longest = 0
-      for (const task of householdTasks("train", { seed: 11, count: 1000, options: { type } })) {
+      for (const task of householdTasks("train", { seed: 11, count: size === "small" ? 1000 : 300, options: { type, size } })) {
         const env = new HouseholdEnvironment(task, settings)
         Effect.runSync(env.reset({ seed: 0 }))
         const plan = householdExpertPlan(task)
@@ -213,22 +268,23 @@ describe("household expert and random play", () => {
         }
         if (won) wins++
       }
-      expect(`${type}: ${wins}`).toBe(`${type}: 1000`)
-      expect(longest).toBeLessThanOrEqual(50)
+      expect(`${type} ${size}: ${wins}`).toBe(`${type} ${size}: ${size === "small" ? 1000 : 300}`)
+      expect(longest).toBeLessThanOrEqual(household.maxSteps)
     }
   })
 
   test("the expert also solves the full-size worlds and the test split", () => {
     const tasks = [
-      ...householdTasks("test", { seed: 3, count: 120, options: { size: "full" } }),
+      ...householdTasks("test", { seed: 3, count: 120, options: { ...level3, size: "full" } }),
       ...householdTasks("test", { seed: 4, count: 120 }),
+      ...householdTasks("test", { seed: 4, count: 120, options: { difficulty: "2" } }),
     ]
     for (const task of tasks) expect(Effect.runSync(runScript(household, task, householdExpertPlan(task))).won).toBe(true)
   })
 
-  test("random play mostly fails", () => {
+  test("random play mostly fails at level 3", () => {
     const rng = new Rng(77)
-    const tasks = householdTasks("test", { seed: 0, count: 300 })
+    const tasks = householdTasks("test", { seed: 0, count: 300, options: level3 })
     let wins = 0
     for (const task of tasks) {
       const env = new HouseholdEnvironment(task, settings)
@@ -249,26 +305,28 @@ describe("household expert and random play", () => {
 describe("household reference critic", () => {
   const expectations: Record<string, RegExp> = {
     "stop-early": /^(Missing|Wrong)/,
-    "skip-transform": /^(Missing: (clean|heat|cool)|Wrong order)/,
+    "skip-transform": /^(Missing: you never (cleaned|heated|cooled)|Wrong order)/,
     "wrong-transform": /^(Wrong step|Wrong order)/,
     "wrong-object": /^Wrong object: you took the \w+ \d+, not a \w+\./,
     "wrong-place": /^Wrong place/,
     "one-of-two": /^Missing: a second \w+/,
-    "light-without-object": /^(Wrong order: you used the desklamp|Missing: find and take)/,
+    "light-without-object": /^(Wrong order: you used the desklamp|Missing: you never took)/,
     wander: /^(Missing|Wrong)/,
   }
 
-  test("names the first missing or wrong subgoal of each corrupted attempt, in at most two short sentences", () => {
+  test("names the first missing or wrong subgoal of each corrupted attempt, then one to three tips", () => {
     const rng = new Rng(3)
-    for (const task of householdTasks("train", { seed: 21, count: 240 })) {
+    for (const task of [...householdTasks("train", { seed: 21, count: 240, options: level3 }), ...householdTasks("train", { seed: 21, count: 120, options: { difficulty: "2" } })]) {
       for (const corruption of corruptionsFor(householdLayout(task))) {
         const steps = corruptedPlan(task, corruption, rng)
         const critique = householdCritique(task, steps.map((s) => s.action))
         expect(critique).toMatch(expectations[corruption]!)
-        expect(critique.length).toBeLessThanOrEqual(household.maxTokens.critic - 3)
-        expect(critique.split(/[.!?](\s|$)/).filter((s) => s.trim().length > 1).length).toBeLessThanOrEqual(2)
+        expect(critique).toMatch(/^[^<]+\. <critic>Tip 1: [^<]+(Tip 2: [^<]+)?(Tip 3: [^<]+)?<\/critic>$/)
+        expect(new TextEncoder().encode(critique).length).toBeLessThanOrEqual(household.maxTokens.critic - 3)
       }
-      expect(householdCritique(task, householdExpertPlan(task).map((s) => s.action))).toBe("Correct: the task is complete.")
+      expect(householdCritique(task, householdExpertPlan(task).map((s) => s.action))).toBe(
+        "Correct: the task is complete. <critic>Tip 1: Do the same again.</critic>",
+      )
     }
   })
 
@@ -277,11 +335,13 @@ describe("household reference critic", () => {
     const layout = householdLayout(task)
     const plan = householdExpertPlan(task).map((s) => s.action)
     const takeIndex = plan.findIndex((a) => a.startsWith("take "))
-    const appliance = layout.receptacles.find((r) => r.kind === "sinkbasin")!.name
-    expect(householdCritique(task, plan.slice(0, takeIndex + 1))).toBe(
-      `Missing: clean the ${layout.goalObject} with the ${appliance} before putting it ${layout.goalReceptacle === "" ? "" : ["cabinet", "drawer", "fridge", "microwave", "safe", "sinkbasin", "coffeemachine", "garbagecan", "bathtubbasin", "laundryhamper"].includes(layout.goalReceptacle) ? "in" : "on"} the ${layout.goalReceptacle}.`,
-    )
-    expect(householdCritique(task, [])).toMatch(new RegExp(`^Missing: find and take a ${layout.goalObject}\\. The ${layout.goalObject} \\d+ is (in|on) the \\w+ \\d+\\.$`))
+    const sink = layout.receptacles.find((r) => r.kind === "sinkbasin")!.name
+    const taken = plan[takeIndex]!.replace(/^take /, "").replace(/ from /, " from the ")
+    const target = plan.at(-1)!.replace(/^move .* to /, "")
+    const p = /^(cabinet|drawer|fridge|microwave|safe|sinkbasin|coffeemachine|garbagecan|bathtubbasin|laundryhamper)/.test(target) ? "in" : "on"
+    const tips = `<critic>Tip 1: Take the ${taken}. Tip 2: Clean it with the ${sink}. Tip 3: Put it ${p} the ${target}.</critic>`
+    expect(householdCritique(task, plan.slice(0, takeIndex + 1), Number.POSITIVE_INFINITY)).toBe(`Missing: you never cleaned the ${layout.goalObject}. ${tips}`)
+    expect(householdCritique(task, [])).toMatch(new RegExp(`^Missing: you never took a ${layout.goalObject}; the ${layout.goalObject} \\d+ is (in|on) the \\w+ \\d+\\. <critic>Tip 1: Take the `))
   })
 
   test("the package critic reads the trajectory's actions", () => {
@@ -295,7 +355,7 @@ describe("household package", () => {
   test("declares its bounds and compact budgets", () => {
     expect(household.name).toBe("household")
     expect(household.kind).toBe("multi-turn")
-    expect(household.maxSteps).toBe(50)
+    expect(household.maxSteps).toBe(30)
     expect(household.rewardRange).toEqual([-0.1, 1])
     expect(household.maxTokens.solver).toBeLessThanOrEqual(96)
     const quiet = makeHouseholdPackage({ projection: { invalid_action_penalty: 0, history_length: 1 } })

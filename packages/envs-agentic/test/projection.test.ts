@@ -11,7 +11,6 @@ import {
   penalizedReward,
   renderAgentPrompt,
   renderTrajectory,
-  summarizeAttempt,
 } from "../src/index.ts"
 
 const task = { id: "t1", split: "train" as const, text: "put a mug in coffeemachine." }
@@ -88,12 +87,15 @@ describe("renderAgentPrompt", () => {
   ]
 
   test("shows the last K actions, the task, the current observation, the actions and the format, in that order", () => {
-    const prompt = renderAgentPrompt({
-      task,
-      observation: "You pick up the mug 1 from the cabinet 1.",
-      history,
-      admissibleActions: ["go to coffeemachine 1", "inventory"],
-    })
+    const prompt = renderAgentPrompt(
+      {
+        task,
+        observation: "You pick up the mug 1 from the cabinet 1.",
+        history,
+        admissibleActions: ["go to coffeemachine 1", "inventory"],
+      },
+      { ...defaultProjection, history_length: 2 },
+    )
     expect(prompt).toBe(
       [
         "Recent (3 steps taken):",
@@ -119,25 +121,25 @@ describe("renderAgentPrompt", () => {
     )
   })
 
-  test("with guidance, shows the earlier attempt's actions and the critique", () => {
-    const attempt = renderTrajectory(trajectory(history.slice(0, 2)))
-    const prompt = renderAgentPrompt({
-      task,
-      observation: "start",
-      history: [],
-      guidance: { attempt, critique: "Missing: take the mug 1.\nThen put it in the coffeemachine 1." },
-    })
-    expect(prompt).toStartWith("Earlier attempt: go to cabinet 1; open cabinet 1\n")
-    expect(prompt).toContain("Critique: Missing: take the mug 1. Then put it in the coffeemachine 1.\nTask: ")
-    expect(prompt.indexOf("Critique:")).toBeLessThan(prompt.indexOf("Now:"))
-    expect(renderAgentPrompt({ task, observation: "start", history: [] })).not.toContain("Critique:")
+  test("on a retry, shows only the critique's tips, between the task and the observation", () => {
+    const attempt = renderTrajectory(trajectory(history.slice(0, 2)), defaultProjection, { reward: 0 })
+    const critique = "Missing: you never took the mug. <critic>Tip 1: Take the mug 1.\nTip 2: Put it in the coffeemachine 1.</critic>"
+    const prompt = renderAgentPrompt({ task, observation: "start", history: [], guidance: { attempt, critique } })
+    expect(prompt).toBe(
+      "Task: put a mug in coffeemachine.\nTip 1: Take the mug 1. Tip 2: Put it in the coffeemachine 1.\nNow: start\nReply <think>...</think><action>...</action>\n",
+    )
+    expect(prompt).not.toContain("Missing")
+    expect(prompt).not.toContain("open cabinet 1")
+    // A critique without a <critic> block is shown whole.
+    const plain = renderAgentPrompt({ task, observation: "start", history: [], guidance: { attempt, critique: "look in the cabinet" } })
+    expect(plain).toContain("Task: put a mug in coffeemachine.\nlook in the cabinet\nNow: start\n")
   })
 
-  test("a prompt cut from the left keeps the task and the current state", () => {
+  test("a prompt cut from the left keeps the task, the tips and the current state", () => {
     const options = { ...defaultProjection, history_length: 3 }
-    const prompt = renderAgentPrompt({ task, observation: "You pick up the mug 1.", history, guidance: { attempt: "\n> look\nx", critique: "Take the mug." } }, options)
-    const tail = prompt.slice(prompt.indexOf("Critique:"))
-    expect(tail).toBe("Critique: Take the mug.\nTask: put a mug in coffeemachine.\nNow: You pick up the mug 1.\nReply <think>...</think><action>...</action>\n")
+    const prompt = renderAgentPrompt({ task, observation: "You pick up the mug 1.", history, guidance: { attempt: "\n> look\nx", critique: "<critic>Tip 1: Take the mug.</critic>" } }, options)
+    const tail = prompt.slice(prompt.indexOf("Task:"))
+    expect(tail).toBe("Task: put a mug in coffeemachine.\nTip 1: Take the mug.\nNow: You pick up the mug 1.\nReply <think>...</think><action>...</action>\n")
   })
 
   test("long observations are cut", () => {
@@ -148,42 +150,44 @@ describe("renderAgentPrompt", () => {
 })
 
 describe("renderTrajectory", () => {
-  test("lists actions and observations, never the reward", () => {
-    const text = renderTrajectory(trajectory([turn("look", "You see a desk 1.", 0), turn("go to desk 1", "On the desk 1, you see a pen 1.", 1)], true))
-    expect(text).toBe("\n> look\nYou see a desk 1.\n> go to desk 1\nOn the desk 1, you see a pen 1.")
-    expect(text).not.toMatch(/reward|score|won/i)
+  test("lists the header, actions and observations, then the reward", () => {
+    const steps = [turn("look", "You see a desk 1.", 0), turn("go to desk 1", "On the desk 1, you see a pen 1.", 1)]
+    expect(renderTrajectory(trajectory(steps, true), defaultProjection, { reward: 1, header: "Room: desk 1" })).toBe(
+      "\nRoom: desk 1\n> look\nYou see a desk 1.\n> go to desk 1\nOn the desk 1, you see a pen 1.\nReward: 1",
+    )
+    expect(renderTrajectory(trajectory(steps), defaultProjection, { reward: 0.4567 })).toEndWith("\nReward: 0.46")
   })
 
   test("collapses repeated steps and names missing actions", () => {
     const bad = { ...turn("", "Nothing happens."), actionValid: false }
-    const text = renderTrajectory(trajectory([bad, bad, bad, turn("look", "ok")]))
-    expect(text).toBe("\n> (no action)\nNothing happens.\n(repeated 2 more times)\n> look\nok")
-    expect(renderTrajectory(trajectory([]))).toBe("\n(no actions)")
+    const text = renderTrajectory(trajectory([bad, bad, bad, turn("look", "ok")]), defaultProjection, { reward: 0 })
+    expect(text).toBe("\n> (no action)\nNothing happens.\n(repeated 2 more times)\n> look\nok\nReward: 0")
+    expect(renderTrajectory(trajectory([]), defaultProjection, { reward: 0 })).toBe("\n(no actions)\nReward: 0")
   })
 
-  test("law: the attempt text stays within its budget and keeps the first and last steps", () => {
+  test("law: the attempt text stays within its budget and keeps the first step and the reward", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.stringMatching(/^[a-z ]{1,30}$/), fc.string({ maxLength: 200 })), { minLength: 1, maxLength: 60 }), (steps) => {
-        const turns = steps.map(([a, o], i) => turn(`${a} ${i}`, o))
-        const text = renderTrajectory(trajectory(turns))
-        expect(text.length).toBeLessThanOrEqual(defaultProjection.attempt_chars + 40)
-        expect(text).toContain(`> ${turns[0]!.action}`)
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.stringMatching(/^[a-z ]{1,30}$/), fc.string({ maxLength: 200 })), { minLength: 1, maxLength: 60 }),
+        fc.string({ maxLength: 400 }),
+        (steps, header) => {
+          const turns = steps.map(([a, o], i) => turn(`${a} ${i}`, o))
+          const text = renderTrajectory(trajectory(turns), defaultProjection, { reward: 0, header })
+          const room = 2 * defaultProjection.attempt_observation_chars + 1
+          expect(text.length).toBeLessThanOrEqual(room + defaultProjection.attempt_chars + 40 + "\nReward: 0".length)
+          expect(text).toContain(`> ${turns[0]!.action}`)
+          expect(text).toEndWith("\nReward: 0")
+        },
+      ),
       { numRuns: 200 },
     )
-  })
-
-  test("summarizeAttempt joins actions and counts repeats", () => {
-    expect(summarizeAttempt("\n> look\nx\n> look\nx\n> go to desk 1\ny", 100)).toBe("look (x2); go to desk 1")
-    expect(summarizeAttempt("free text\nwith lines", 100)).toBe("free text with lines")
-    expect(summarizeAttempt("\n> abcdefghij\n", 8)).toBe("abcde...")
   })
 })
 
 describe("options and penalty", () => {
   test("decodeProjectionOptions fills defaults and names a bad field", () => {
     expect(Effect.runSync(decodeProjectionOptions({}))).toEqual(defaultProjection)
-    expect(defaultProjection.history_length).toBe(2)
+    expect(defaultProjection.history_length).toBe(1)
     expect(Effect.runSync(decodeProjectionOptions({ history_length: 4 })).history_length).toBe(4)
     for (const [input, field] of [
       [{ history_length: -1 }, "history_length"],

@@ -173,7 +173,7 @@ describe("file tasks", () => {
       expect(trajectory.won).toBe(true)
     }
     const river = all().find((t) => t.text === questionRows[1]!.question)!
-    const env = new SearchQaEnvironment(river, { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, invalidActionPenalty: 0.1 })
+    const env = new SearchQaEnvironment(river, { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, repeatLimit: 3, invalidActionPenalty: 0.1 })
     Effect.runSync(env.reset({ seed: 0 }))
     expect(Effect.runSync(env.step("search[pellham]")).observation).toContain("1. Pellham: Pellham is a market town on the river Lune.")
     expect(Effect.runSync(env.step("answer[river lune]")).info.won).toBe(true)
@@ -181,17 +181,19 @@ describe("file tasks", () => {
 
   test("the critic names the supporting passage that was never retrieved", () => {
     const t = all().find((x) => x.text === questionRows[0]!.question)!
-    const settings = { maxSearches: 4, topK: 1, passageChars: 160, maxSteps: 5, invalidActionPenalty: 0.1 }
+    const settings = { maxSearches: 4, topK: 1, passageChars: 160, maxSteps: 5, repeatLimit: 3, invalidActionPenalty: 0.1 }
     expect(searchQaCritique(t, ["search[kessel bridge]", "answer[Ormond]"], settings)).toBe(
-      'Missing hop 2 of 2: the passage "Ada Winter" was never retrieved. Search Ada Winter.',
+      'Missing hop 2 of 2: the passage "Ada Winter" was never retrieved. <critic>Tip 1: Use search[Ada Winter].</critic>',
     )
-    expect(searchQaCritique(t, ["search[kessel bridge]", "search[ada winter]", "answer[pellham]"], settings)).toBe("Correct: the answer is right.")
+    expect(searchQaCritique(t, ["search[kessel bridge]", "search[ada winter]", "answer[pellham]"], settings)).toBe(
+      "Correct: the answer is right. <critic>Tip 1: Do the same again.</critic>",
+    )
     expect(searchQaCritique(t, ["search[kessel bridge]", "search[ada winter]", "answer[ormond]"], settings)).toStartWith('Wrong answer: "ormond" is not what the passages')
     // Critiques fit the critic's budget in bytes, also with long non-ASCII titles and queries.
     const wide = { ...t, hops: [{ ...t.hops[0]!, title: "Ünïcödé ".repeat(20), query: "ünïcödé ".repeat(18) }] }
     const text = searchQaCritique(wide, [], settings, 160)
     expect(text).toStartWith('No answer given. Missing hop 1 of 1: the passage "Ünïcödé')
-    expect(text).toEndWith("...")
+    expect(text).toEndWith("...</critic>")
     expect(new TextEncoder().encode(text).length).toBeLessThanOrEqual(160)
   })
 

@@ -27,10 +27,11 @@ import {
   topicSplitOf,
 } from "../src/index.ts"
 
-const settings: SearchQaSettings = { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, invalidActionPenalty: 0.1 }
+const settings: SearchQaSettings = { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, repeatLimit: 0, invalidActionPenalty: 0.1 }
 const world = searchQaWorld(0)
-const train = searchQaTasks("train", { seed: 0, count: 1500 })
-const heldOut = searchQaTasks("test", { seed: 0, count: 1500 })
+const level3 = { difficulty: "3" }
+const train = searchQaTasks("train", { seed: 0, count: 1500, options: level3 })
+const heldOut = searchQaTasks("test", { seed: 0, count: 1500, options: level3 })
 const all = [...train, ...heldOut]
 
 const play = (task: SearchQaTask, actions: ReadonlyArray<string>, s: SearchQaSettings = settings) => {
@@ -312,17 +313,17 @@ describe("reference critic", () => {
     }
     const t = train.find((x) => x.hops.length === 3 && !retrievedBy(x, [x.hops[0]!.query, x.hops[2]!.query]).has(x.hops[1]!.doc))!
     const [h1, h2, h3] = t.hops
-    expect(critique(t, [])).toBe(`No answer given. Missing hop 1 of 3: the passage on "${h1!.entity}" was never retrieved. Search ${h1!.query}.`)
+    expect(critique(t, [])).toStartWith(`No answer given. Missing hop 1 of 3: the passage on "${h1!.entity}" was never retrieved. <critic>Tip 1: Use search[${h1!.query}].`)
     expect(critique(t, [`search[${h1!.query}]`, `search[${h3!.query}]`, "answer[somewhere]"])).toBe(
-      `Missing hop 2 of 3: the passage on "${h2!.entity}" was never retrieved. Search ${h2!.query}.`,
+      `Missing hop 2 of 3: the passage on "${h2!.entity}" was never retrieved. <critic>Tip 1: Use search[${h2!.query}].</critic>`,
     )
-    expect(critique(t, [...searchQaExpertPlan(t, 4).map((s) => s.action)])).toBe("Correct: the answer is right.")
+    expect(critique(t, [...searchQaExpertPlan(t, 4).map((s) => s.action)])).toBe("Correct: the answer is right. <critic>Tip 1: Do the same again.</critic>")
   })
 
   test("names an answer that stops at a bridge entity, a namesake, or a wrong final hop", () => {
     const t = train.find((x) => x.hops.length === 2)!
     const bridge = world.entities[t.path[1]!]!.name
-    expect(critique(t, [`search[${t.hops[0]!.query}]`, `answer[${bridge}]`])).toStartWith(`Stopped early: ${bridge} is only hop 1 of 2. Next find `)
+    expect(critique(t, [`search[${t.hops[0]!.query}]`, `answer[${bridge}]`])).toStartWith(`Stopped early: ${bridge} is only hop 1 of 2. <critic>Tip 1: Next find `)
     const searches = t.hops.map((h) => `search[${h.query}]`)
     expect(critique(t, [...searches, "answer[nowhere at all]"])).toStartWith('Wrong final hop: "nowhere at all" is not ')
     expect(critique(t, searches)).toStartWith("Missing answer: every hop was found")
@@ -341,7 +342,8 @@ describe("reference critic", () => {
         expect(attempt.won).toBe(false)
         const text = searchqa.referenceCritique!(t, attempt)
         expect(text).not.toStartWith("Correct")
-        expect(new TextEncoder().encode(text).length).toBeLessThanOrEqual(searchqa.maxTokens.critic)
+        expect(new TextEncoder().encode(` ${text}\n\n`).length).toBeLessThanOrEqual(searchqa.maxTokens.critic)
+        expect(text).toMatch(/ <critic>Tip 1: [^<]+<\/critic>$/)
       }
     }
     expect([...seen].sort()).toEqual([...searchQaCorruptions].sort())
@@ -374,7 +376,7 @@ describe("package", () => {
       // The projection clips every part of the prompt (history, observation, critique, actions).
       expect(d.prompt.length).toBeLessThan(1100)
     }
-    for (const d of roles("refiner")) expect(d.prompt).toStartWith("Earlier attempt: ")
+    for (const d of roles("refiner")) expect(d.prompt).toMatch(/^(Recent .*\n> .*\n)?Task: .+\nTip 1: .+\nNow: /)
     expect(roles("critic").some((d) => d.completion.startsWith(" Correct"))).toBe(true)
     expect(roles("critic").some((d) => !d.completion.startsWith(" Correct"))).toBe(true)
   })

@@ -12,6 +12,7 @@ import {
   searchCatalog,
   shop,
   shopCatalog,
+  shopCatalogOf,
   shopCorruptions,
   shopCritique,
   ShopEnvironment,
@@ -24,7 +25,8 @@ import {
   shopTasks,
 } from "../src/index.ts"
 
-const settings = { maxSteps: 15, invalidActionPenalty: 0.1 }
+const settings = { maxSteps: 15, repeatLimit: 0, invalidActionPenalty: 0.1 }
+const level3 = { difficulty: "3" }
 const catalog = shopCatalog(0)
 
 const product = (over: Partial<Product> = {}): Product => ({
@@ -138,8 +140,8 @@ describe("shop catalog and tasks", () => {
   })
 
   test("instructions name attributes, options and a price ceiling above the target's price", () => {
-    for (const task of shopTasks("train", { seed: 3, count: 300 })) {
-      const target = catalog.products[task.product]!
+    for (const task of [...shopTasks("train", { seed: 3, count: 300, options: level3 }), ...shopTasks("train", { seed: 3, count: 100 })]) {
+      const target = shopCatalogOf(task).products[task.product]!
       expect(task.text).toMatch(/price lower than \d+\.00 dollars$/)
       expect(task.text).toContain(task.productType)
       for (const a of task.attributes) expect(task.text).toContain(a)
@@ -149,21 +151,45 @@ describe("shop catalog and tasks", () => {
     }
   })
 
+  test("difficulty levels: 1 shops a small catalog where the first result of the expert's search fits, 2 has it on the first page", () => {
+    const small = shopCatalog(0, 20)
+    expect(small.products.length).toBe(840)
+    for (const task of shopTasks("test", { seed: 5, count: 200 })) {
+      expect(task.level).toBe(1)
+      expect(task.attributes.length).toBe(1)
+      expect(task.options.length).toBeLessThanOrEqual(1)
+      expect(shopCatalogOf(task)).toBe(small)
+      const choice = shopExpertChoice(task)
+      expect([choice.query, choice.rank]).toEqual([task.query, 0])
+      expect(shopExpertPlan(task).length).toBe(3 + task.options.length)
+    }
+    for (const task of shopTasks("test", { seed: 5, count: 200, options: { difficulty: "2" } })) {
+      const choice = shopExpertChoice(task)
+      expect(choice.query).toBe(task.query)
+      expect(choice.rank).toBeLessThan(10)
+    }
+    // Level 3 draws the instructions the full task set always had.
+    expect(shopTasks("test", { seed: 5, count: 3, options: level3 }).map((t) => t.id)).toEqual(["shop/test/3/0/5/0", "shop/test/3/0/5/1", "shop/test/3/0/5/2"])
+  })
+
   test("train and test target disjoint product sets; ids round-trip; bad options are rejected", () => {
-    const train = shopTasks("train", { seed: 1, count: 400 })
-    const test_ = shopTasks("test", { seed: 1, count: 400 })
+    const train = shopTasks("train", { seed: 1, count: 400, options: level3 })
+    const test_ = shopTasks("test", { seed: 1, count: 400, options: level3 })
     const trainProducts = new Set(train.map((t) => t.product))
     expect(test_.some((t) => trainProducts.has(t.product))).toBe(false)
     for (const t of [...train.slice(0, 50), ...test_.slice(0, 50)]) expect(shopTaskFromId(t.id)).toEqual(t)
-    expect(shopTasks("test", { seed: 1, count: 5, offset: 395 })).toEqual(test_.slice(395))
-    for (const id of ["shop/valid/0/0/0", "shop/train/x/0/0", "shop/train/0/0", "shop/train/0/0/-1"]) expect(shopTaskFromId(id)).toBeUndefined()
+    expect(shopTasks("test", { seed: 1, count: 5, offset: 395, options: level3 })).toEqual(test_.slice(395))
+    for (const t of shopTasks("test", { seed: 1, count: 30 })) expect(shopTaskFromId(t.id)).toEqual(t)
+    for (const id of ["shop/valid/3/0/0/0", "shop/train/3/x/0/0", "shop/train/3/0/0", "shop/train/3/0/0/-1", "shop/train/4/0/0/0", "shop/train/0/0/0"]) {
+      expect(shopTaskFromId(id)).toBeUndefined()
+    }
     expect(() => shopTasks("train", { seed: 0, count: 1, options: { catalog_seed: "abc" } })).toThrow(/catalog_seed/)
     expect(() => shopTasks("train", { seed: 0, count: 1, options: { colour: "x" } })).toThrow(/colour/)
   })
 })
 
 describe("shop pages", () => {
-  const task: ShopTask = shopTasks("train", { seed: 2, count: 1 })[0]!
+  const task: ShopTask = shopTasks("train", { seed: 2, count: 1, options: level3 })[0]!
 
   test("search, paging, item page, details, options, back, buy", () => {
     const env = new ShopEnvironment(task, settings)
@@ -215,15 +241,21 @@ describe("shop pages", () => {
     expect(Effect.runSync(env.step("search[]")).info.actionValid).toBe(false)
   })
 
-  test("the step cap truncates at 15 steps", () => {
+  test("the turn cap truncates at 30 steps, invalid ones included; three identical actions in a row stop the episode", () => {
     const env = shop.make(task)
     Effect.runSync(env.reset({ seed: 0 }))
-    for (let i = 1; i <= 15; i++) {
-      const result = Effect.runSync(env.step(i % 2 === 1 ? "search[shoes]" : "click[back to search]"))
-      expect(result.truncated).toBe(i === 15)
+    for (let i = 1; i <= 30; i++) {
+      const result = Effect.runSync(env.step(i % 3 === 1 ? "search[shoes]" : i % 3 === 2 ? "click[back to search]" : "click[nothing]"))
+      expect(result.truncated).toBe(i === 30)
       expect(result.terminated).toBe(false)
     }
     expect(Effect.runSync(env.step("click[back to search]")).truncated).toBe(true)
+    Effect.runSync(env.reset({ seed: 0 }))
+    expect([Effect.runSync(env.step("click[x]")), Effect.runSync(env.step("click[x]"))].map((r) => r.truncated)).toEqual([false, false])
+    expect(Effect.runSync(env.step("click[x]")).truncated).toBe(true)
+    const webshop = makeShopPackage({ maxSteps: 15, repeatLimit: 0 }).make(task)
+    Effect.runSync(webshop.reset({ seed: 0 }))
+    for (let i = 1; i <= 15; i++) expect(Effect.runSync(webshop.step("click[x]")).truncated).toBe(i === 15)
   })
 
   test("law: any action string is safe and only listed actions are valid", () => {
@@ -260,7 +292,7 @@ describe("shop pages", () => {
   test("law: the same task and actions give the same episode", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10000 }), fc.integer({ min: 0, max: 2 ** 31 }), (index, seed) => {
-        const t = shopTaskFromId(`shop/test/0/0/${index}`)!
+        const t = shopTaskFromId(`shop/test/3/0/0/${index}`)!
         const play = () => {
           const env = new ShopEnvironment(t, settings)
           const rng = new Rng(seed)
@@ -282,8 +314,9 @@ describe("shop pages", () => {
 })
 
 describe("shop expert and random play", () => {
-  test("the expert's purchase has reward 1 on 1,000 train and 300 test tasks", () => {
-    for (const task of [...shopTasks("train", { seed: 7, count: 1000 }), ...shopTasks("test", { seed: 7, count: 300 })]) {
+  test("the expert's purchase has reward 1 on 1,000 train and 300 test tasks, and 300 of each lower level", () => {
+    const lower = ["1", "2"].flatMap((difficulty) => shopTasks("test", { seed: 7, count: 300, options: { difficulty } }))
+    for (const task of [...shopTasks("train", { seed: 7, count: 1000, options: level3 }), ...shopTasks("test", { seed: 7, count: 300, options: level3 }), ...lower]) {
       const env = new ShopEnvironment(task, settings)
       Effect.runSync(env.reset({ seed: 0 }))
       const plan = shopExpertPlan(task)
@@ -299,9 +332,9 @@ describe("shop expert and random play", () => {
     }
   })
 
-  test("random play mostly fails", () => {
+  test("random play mostly fails at level 3", () => {
     const rng = new Rng(5)
-    const tasks = shopTasks("test", { seed: 0, count: 300 })
+    const tasks = shopTasks("test", { seed: 0, count: 300, options: level3 })
     let wins = 0
     for (const task of tasks) {
       const env = new ShopEnvironment(task, settings)
@@ -322,7 +355,7 @@ describe("shop expert and random play", () => {
 
 describe("shop reference critic", () => {
   const expectations: Record<string, RegExp> = {
-    "skip-options": /^(Missing option: select .+ for \w+ before Buy Now\.|Missing: Buy Now was never clicked)/,
+    "skip-options": /^(Missing option: .+ for \w+ was not selected\.|Missing: Buy Now was never clicked)/,
     "wrong-option": /^(Wrong option: you chose .+, but the task needs .+\.|Missing)/,
     "wrong-item": /^(Wrong item|Too expensive|Missing option|Wrong option|Missing: Buy Now)/,
     "no-buy": /^Missing: (no search was made|no item was opened|Buy Now was never clicked)/,
@@ -332,26 +365,26 @@ describe("shop reference critic", () => {
 
   test("names the first wrong or missing part of each corrupted attempt, within the critic budget", () => {
     const rng = new Rng(8)
-    for (const task of shopTasks("train", { seed: 12, count: 150 })) {
+    for (const task of [...shopTasks("train", { seed: 12, count: 150, options: level3 }), ...shopTasks("train", { seed: 12, count: 60 })]) {
       for (const corruption of shopCorruptions) {
         const critique = shopCritique(task, corruptedShopPlan(task, corruption, rng).map((s) => s.action))
         expect(critique).toMatch(expectations[corruption]!)
+        expect(critique).toMatch(/ <critic>Tip 1: [^<]+<\/critic>$/)
         expect(new TextEncoder().encode(` ${critique}\n\n`).length).toBeLessThanOrEqual(shop.maxTokens.critic)
       }
-      expect(shopCritique(task, shopExpertPlan(task).map((s) => s.action))).toBe("Correct: the purchase matches the task.")
+      expect(shopCritique(task, shopExpertPlan(task).map((s) => s.action))).toBe("Correct: the purchase matches the task. <critic>Tip 1: Do the same again.</critic>")
     }
   })
 
   test("hand-checked critiques", () => {
-    const task = shopTasks("train", { seed: 4, count: 1 })[0]!
+    const task = shopTasks("train", { seed: 4, count: 1, options: level3 })[0]!
     const choice = shopExpertChoice(task)
-    expect(shopCritique(task, [])).toBe(`Missing: no search was made. Use search[${choice.query}].`)
-    expect(shopCritique(task, [`search[${choice.query}]`])).toBe(
-      `Missing: no item was opened. Item ${choice.product.asin} in the results for "${choice.query}" fits.`,
-    )
+    const select = task.options.length > 0 ? ` Tip 3: Select ${task.options.map(([, v]) => v).join(", ")}.` : " Tip 3: Click Buy Now."
+    expect(shopCritique(task, [])).toBe(`Missing: no search was made. <critic>Tip 1: Use search[${choice.query}]. Tip 2: Open item ${choice.product.asin}.${select}</critic>`)
+    expect(shopCritique(task, [`search[${choice.query}]`])).toStartWith(`Missing: no item was opened. <critic>Tip 1: Open item ${choice.product.asin}. Tip 2: `)
     // An attempt that buys a matching but too expensive product.
     let checked = 0
-    for (const t of shopTasks("train", { seed: 4, count: 40 })) {
+    for (const t of shopTasks("train", { seed: 4, count: 40, options: level3 })) {
       const c = shopExpertChoice(t)
       const over = c.results
         .slice(0, 10)
@@ -360,7 +393,7 @@ describe("shop reference critic", () => {
       if (over === undefined) continue
       checked++
       const actions = [`search[${c.query}]`, `click[${over.asin}]`, "click[buy now]"]
-      expect(shopCritique(t, actions)).toBe(`Too expensive: $${over.price.toFixed(2)} is over the ${t.priceCeiling} dollar limit. Buy item ${c.product.asin} instead.`)
+      expect(shopCritique(t, actions)).toStartWith(`Too expensive: $${over.price.toFixed(2)} is over the ${t.priceCeiling} dollar limit. <critic>Tip 1: Open item ${c.product.asin}.`)
     }
     expect(checked).toBeGreaterThan(0)
   })
@@ -369,7 +402,7 @@ describe("shop reference critic", () => {
 describe("shop package", () => {
   test("declares its bounds, and the projection knobs reach the environment", () => {
     expect(shop.name).toBe("shop")
-    expect(shop.maxSteps).toBe(15)
+    expect(shop.maxSteps).toBe(30)
     expect(shop.rewardRange).toEqual([-0.1, 1])
     const lenient = makeShopPackage({ projection: { invalid_action_penalty: 0.25 } })
     const env = lenient.make(shopTasks("train", { seed: 0, count: 1 })[0]!)

@@ -1,4 +1,4 @@
-import { critique, mixSeed, runEpisodes, type EnvironmentPackage, type EpisodeError, type Task } from "@icrl/core"
+import { critique, defaultStops, EpisodeRecorder, mixSeed, runEpisodes, type EnvironmentPackage, type EpisodeError, type Policy, type Task } from "@icrl/core"
 import { Effect } from "effect"
 import type { TransformerModel } from "./model.ts"
 import { LocalPolicy } from "./policy.ts"
@@ -28,6 +28,65 @@ export interface RoleEvaluation {
   readonly critiqueAccuracy: number
   /** Fraction of tasks won by the refinement that follows the model's own critique. */
   readonly refinedAccuracy: number
+  /**
+   * Multi-turn environments with an expert: fraction of the expert's steps on the tasks where the
+   * model's greedy action, from the state the expert reached, is the expert's action.
+   */
+  readonly expertStepAccuracy?: number
+  /** The same per turn: `[matched, steps]` at turn 0, 1, ... */
+  readonly expertStepAccuracyByTurn?: ReadonlyArray<readonly [number, number]>
+}
+
+/**
+ * How often the model takes the expert's action from the expert's own states (greedy, one
+ * generate call per batch of prompts): the per-step view of the solver that episode success
+ * hides (one wrong step fails an episode). Undefined for single-turn environments and for
+ * environments without an expert.
+ *
+ * @example
+ * const accuracy = yield* expertStepAccuracy(new LocalPolicy(model, tok), household, tasks)
+ * accuracy?.overall // e.g. 0.62
+ */
+export const expertStepAccuracy = <T extends Task>(
+  policy: Policy,
+  env: EnvironmentPackage<T>,
+  tasks: ReadonlyArray<T>,
+): Effect.Effect<{ readonly overall: number; readonly byTurn: ReadonlyArray<readonly [number, number]> } | undefined, EpisodeError> =>
+  Effect.gen(function* () {
+    const expert = env.expert
+    if (env.kind !== "multi-turn" || expert === undefined) return undefined
+    const steps: Array<{ readonly prompt: string; readonly action: string; readonly turn: number }> = []
+    for (const task of tasks) {
+      const instance = env.make(task)
+      const episode = new EpisodeRecorder(task, yield* instance.reset({ seed: 0 }))
+      for (const action of expert.call(env, task)) {
+        if (episode.done) break
+        const prompt = env.renderPrompt(episode.context())
+        steps.push({ prompt, action, turn: episode.turns.length })
+        episode.record(prompt, action, { action, valid: true }, yield* instance.step(action))
+      }
+    }
+    if (steps.length === 0) return undefined
+    const completions = yield* policy.generate(
+      steps.map((s) => ({ prompt: s.prompt, maxTokens: env.maxTokens.solver, temperature: 0, topP: 1, stop: defaultStops.solver, role: "solver" as const })),
+    )
+    const byTurn: Array<[number, number]> = []
+    let matched = 0
+    steps.forEach((s, i) => {
+      const parsed = env.parseAction(completions[i]!.text)
+      const hit = parsed.valid && sameAction(parsed.action, s.action)
+      const row = (byTurn[s.turn] ??= [0, 0])
+      row[0] += hit ? 1 : 0
+      row[1] += 1
+      matched += hit ? 1 : 0
+    })
+    return { overall: matched / steps.length, byTurn }
+  })
+
+/** Two actions are the same up to case and spacing. */
+const sameAction = (a: string, b: string): boolean => {
+  const norm = (text: string) => text.trim().toLowerCase().replace(/\s+/g, " ")
+  return norm(a) === norm(b)
 }
 
 /**
@@ -66,5 +125,12 @@ export const evaluateRoles = <T extends Task>(
     const solved = attempts.filter((a) => a.trajectory.won).length
     const judged = attempts.filter((a, i) => critiqueVerdict(critiques[i]!) === a.trajectory.won).length
     const refinedWins = refined.filter((r) => r.trajectory.won).length
-    return { tasks: n, solverAccuracy: solved / n, critiqueAccuracy: judged / n, refinedAccuracy: refinedWins / n }
+    const steps = yield* expertStepAccuracy(policy, env, tasks)
+    return {
+      tasks: n,
+      solverAccuracy: solved / n,
+      critiqueAccuracy: judged / n,
+      refinedAccuracy: refinedWins / n,
+      ...(steps === undefined ? {} : { expertStepAccuracy: steps.overall, expertStepAccuracyByTurn: steps.byTurn }),
+    }
   })

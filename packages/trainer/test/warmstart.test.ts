@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import { Rng, type Demonstration, type EnvironmentPackage, type RoleTemplates, type Task } from "@icrl/core"
+import { Rng, type Demonstration, type EnvironmentPackage, type GenerationRequest, type Policy, type RoleTemplates, type Task } from "@icrl/core"
 import fc from "fast-check"
 import {
   ByteTokenizer,
@@ -9,6 +9,7 @@ import {
   demonstrationExample,
   epochBatches,
   evaluateRoles,
+  expertStepAccuracy,
   modelConfig,
   sftLoss,
   TransformerModel,
@@ -174,5 +175,54 @@ describe("warmStart", () => {
     await expect(Effect.runPromise(warmStart({ ...base, steps: -1, batchSize: 4 }))).rejects.toThrow(/warmstartSteps/)
     await expect(Effect.runPromise(warmStart({ ...base, steps: 1, batchSize: 0 }))).rejects.toThrow(/warmstartBatchSize/)
     model.dispose()
+  })
+})
+
+/** A three-step corridor: the expert walks "north", "east", "north"; any action moves on, only the expert's are right. */
+const corridor: EnvironmentPackage<Task> = {
+  ...(doubling as unknown as EnvironmentPackage<Task>),
+  name: "corridor",
+  kind: "multi-turn",
+  maxSteps: 3,
+  make: () => {
+    let at = 0
+    return {
+      reset: () => Effect.sync(() => ((at = 0), { observation: "at 0", info: { won: false, actionValid: true } })),
+      step: () =>
+        Effect.sync(() => {
+          at++
+          return { observation: `at ${at}`, reward: 0, terminated: at === 3, truncated: false, info: { won: at === 3, actionValid: true } }
+        }),
+    }
+  },
+  renderPrompt: (context) => `${context.task.text} ${context.observation}`,
+  parseAction: (text) => ({ action: text.trim(), valid: text.trim() !== "" }),
+  expert: () => ["north", "east", "north"],
+}
+
+/** Answers by the position in the prompt: right at 0 (in other case and spacing), wrong at 1, right at 2. */
+const walker = {
+  name: "walker",
+  generate: (requests: ReadonlyArray<GenerationRequest>) =>
+    Effect.succeed(
+      requests.map((r) => {
+        const text = r.prompt.endsWith("at 0") ? "  NORTH " : r.prompt.endsWith("at 1") ? "west" : "north"
+        return { text, tokenIds: [], logprobs: [], finishReason: "stop" as const }
+      }),
+    ),
+} as unknown as Policy
+
+describe("expertStepAccuracy", () => {
+  test("counts the expert's steps the policy matches from the expert's states, per turn, up to case and spacing", () => {
+    const tasks = Effect.runSync(corridor.tasks("test", { seed: 0, count: 2 }))
+    const result = Effect.runSync(expertStepAccuracy(walker, corridor, tasks))
+    expect(result).toEqual({ overall: 4 / 6, byTurn: [[2, 2], [0, 2], [2, 2]] })
+  })
+
+  test("is undefined for single-turn environments and environments without an expert", () => {
+    const tasks = Effect.runSync(doubling.tasks("test", { seed: 0, count: 2 }))
+    expect(Effect.runSync(expertStepAccuracy(walker, doubling as unknown as EnvironmentPackage<Task>, tasks))).toBeUndefined()
+    const { expert: _, ...noExpert } = corridor
+    expect(Effect.runSync(expertStepAccuracy(walker, noExpert, tasks))).toBeUndefined()
   })
 })

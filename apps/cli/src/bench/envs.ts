@@ -103,8 +103,8 @@ const malformed = ["", "go to", "take everything", "<action>look</action>", "cli
 const measureAll = (seconds: number, rounds: number) =>
   Effect.gen(function* () {
     const taskCount = 120
-    const householdTasks = yield* household.tasks("train", { seed: 0, count: taskCount })
-    const shopTasks = yield* shop.tasks("train", { seed: 0, count: taskCount })
+    const householdTasks = yield* household.tasks("train", { seed: 0, count: taskCount, options: { difficulty: "3" } })
+    const shopTasks = yield* shop.tasks("train", { seed: 0, count: taskCount, options: { difficulty: "3" } })
     shopCatalog(0)
 
     const householdAction = (rng: Rng, admissible: ReadonlyArray<string>): string =>

@@ -26,10 +26,10 @@ const measureAll = (seconds: number, rounds: number): void => {
   buildSearchQaWorld(0)
   const buildMs = performance.now() - buildStart
   const world = searchQaWorld(0)
-  const tasks = searchQaTasks("train", { seed: 0, count: 500 })
+  const tasks = searchQaTasks("train", { seed: 0, count: 500, options: { difficulty: "3" } })
   const expertQueries = tasks.flatMap((t) => t.hops.map((h) => h.query))
   const questionQueries = tasks.map((t) => t.text)
-  const settings: SearchQaSettings = { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, invalidActionPenalty: 0.1 }
+  const settings: SearchQaSettings = { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, repeatLimit: 3, invalidActionPenalty: 0.1 }
 
   /** Calls `body` on each query in turn until the time budget is spent; returns calls per second. */
   const rate = (queries: ReadonlyArray<string>, body: (query: string, i: number) => void, budgetMs: number): number => {

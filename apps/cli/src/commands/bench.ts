@@ -7,11 +7,12 @@ import * as envs from "../bench/envs.ts"
 import * as gradients from "../bench/gradient-noise.ts"
 import * as gsm8k from "../bench/gsm8k-check.ts"
 import * as model from "../bench/model.ts"
+import * as prompts from "../bench/prompts.ts"
 import * as searchqa from "../bench/searchqa.ts"
 import * as serve from "../bench/serve.ts"
 
 /** The `bench` command. */
 export const command = Command.make("bench").pipe(
-  Command.withDescription("Run a benchmark (model, answers, gsm8k, envs, blas, serve, searchqa, gradients, device)"),
-  Command.withSubcommands([model.command, answers.command, gsm8k.command, envs.command, blas.command, serve.command, searchqa.command, gradients.command, device.command]),
+  Command.withDescription("Run a benchmark (model, answers, gsm8k, envs, blas, serve, searchqa, prompts, gradients, device)"),
+  Command.withSubcommands([model.command, answers.command, gsm8k.command, envs.command, blas.command, serve.command, searchqa.command, prompts.command, gradients.command, device.command]),
 )

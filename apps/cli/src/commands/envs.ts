@@ -9,7 +9,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { ExitCode } from "../edge.ts"
-import { envFlag, envOptionFlags, envOptionsOf, loadForFlag } from "../envOptions.ts"
+import { checkEnvOptions, envFlag, envOptionFlags, envOptionsOf, loadForFlag } from "../envOptions.ts"
 import { environmentKinds, environmentNameProblem, environmentPackageName, nextCommands, scaffoldFiles, shortRunNote } from "../environmentScaffold.ts"
 import { ArgumentError, defaulted, FlagError, optional, PositiveCount, toggle } from "../flags.ts"
 
@@ -78,6 +78,8 @@ const check = Command.make(
       if (Option.isNone(values.env)) return yield* new FlagError({ flag: "env", detail: "is required (see `bun run envs list`)" })
       const options = yield* envOptionsOf(values)
       const pkg = yield* loadForFlag(values.env)
+      // A bad option (an unknown difficulty, say) is a flag error; unreadable data is the doctor's to report.
+      yield* checkEnvOptions(pkg, options, [values.split]).pipe(Effect.catchTag("DataError", () => Effect.void))
       const report = yield* checkEnvironment(pkg, {
         episodes: values.episodes,
         seed: values.seed,

@@ -7,7 +7,7 @@ import { EpisodeRecorder, splits, type EnvironmentPackage, type EpisodeError, ty
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { ExitCode } from "../edge.ts"
-import { envFlag, envOptionFlags, envOptionsOf, loadForFlag, noEnvOptions } from "../envOptions.ts"
+import { checkEnvOptions, envFlag, envOptionFlags, envOptionsOf, loadForFlag, noEnvOptions } from "../envOptions.ts"
 import { Count, defaulted, FlagError } from "../flags.ts"
 
 const help = [
@@ -111,13 +111,15 @@ export const command = Command.make(
     seed: defaulted(Flag.Int("seed"), 0, "task seed"),
     split: defaulted(Flag.Literals("split", splits), "test", "task split"),
     index: defaulted(Flag.Int("index").pipe(Flag.withSchema(Count)), 0, "position of the task in the split"),
+    difficulty: envOptionFlags.difficulty,
     options: envOptionFlags.options,
   },
   (values) =>
     Effect.gen(function* () {
       if (Option.isNone(values.env)) return yield* new FlagError({ flag: "env", detail: "is required (see `bun run envs list`)" })
-      const options = yield* envOptionsOf({ ...noEnvOptions, options: values.options })
+      const options = yield* envOptionsOf({ ...noEnvOptions, difficulty: values.difficulty, options: values.options })
       const pkg = yield* loadForFlag(values.env)
+      yield* checkEnvOptions(pkg, options, [values.split])
       const [task] = yield* pkg.tasks(values.split, {
         seed: values.seed,
         count: 1,

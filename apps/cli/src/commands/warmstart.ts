@@ -3,7 +3,7 @@ import { ByteTokenizer, checkpointEffect, HfTokenizer, initialModel, saveCheckpo
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { basename, join, resolve } from "node:path"
-import { envFlag, envOptionFlags, envOptionsOf, loadForFlag } from "../envOptions.ts"
+import { checkEnvOptions, envFlag, envOptionFlags, envOptionsOf, loadForFlag } from "../envOptions.ts"
 import { Count, defaulted, optional, PositiveCount, PositiveNumber, toggle } from "../flags.ts"
 import { backendFlag, checkModelFolder, loraConfigOf, loraFlags, modelChoiceFlags, presetOf, threadsFlag } from "../modelFlags.ts"
 
@@ -49,6 +49,7 @@ export const command = Command.make(
       const trainable = model.lora === undefined ? "" : `, ${model.lora.parameterCount().toLocaleString("en-US")} in LoRA adapters of rank ${model.lora.config.rank}`
       yield* Console.error(`model: ${name}, ${model.parameterCount().toLocaleString("en-US")} parameters${trainable}`)
       const envOptions = yield* envOptionsOf(values.envOptions)
+      yield* checkEnvOptions(env, envOptions)
       const every = Math.max(1, Math.floor(values.steps / 20))
       const result = yield* warmStart({
         env,
@@ -118,6 +119,10 @@ export const command = Command.make(
           yield* Console.log(`held-out solver accuracy: ${percent(e.solverAccuracy)} (${e.tasks} tasks)`)
           yield* Console.log(`critique accuracy: ${percent(e.critiqueAccuracy)}`)
           yield* Console.log(`refined accuracy (after own critique): ${percent(e.refinedAccuracy)}`)
+          if (e.expertStepAccuracy !== undefined) {
+            const turns = (e.expertStepAccuracyByTurn ?? []).map(([hit, n], t) => `turn ${t + 1}: ${hit}/${n}`).join(", ")
+            yield* Console.log(`expert steps matched (greedy, from the expert's states): ${percent(e.expertStepAccuracy)} (${turns})`)
+          }
         }
       }
     }).pipe(Effect.scoped),

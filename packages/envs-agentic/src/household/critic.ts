@@ -1,8 +1,9 @@
 /**
- * The household reference critic: replays an attempt, compares it with the expert's plan and
- * names the first missing or wrong subgoal in one or two short sentences, with a hint taken
- * from the expert's plan (the initial state, where a refinement episode starts).
+ * The household reference critic: replays an attempt, compares it with the expert's plan, names
+ * the first missing or wrong subgoal and gives tips taken from the expert's plan (from the
+ * initial state, where the retry starts).
  */
+import { formatCritique } from "../critique.ts"
 import { normalizeAction } from "../projection.ts"
 import { expertChoice } from "./expert.ts"
 import { prepositionOf } from "./layout.ts"
@@ -90,16 +91,18 @@ const replay = (task: HouseholdTask, actions: ReadonlyArray<string>): { facts: A
 }
 
 /**
- * The reference critique of an attempt given as its action list.
+ * The reference critique of an attempt given as its action list: the first missing or wrong
+ * subgoal, then up to three tips that finish the task from the initial state (where the retry
+ * starts), taken from the expert's plan; at most `maxBytes` long in UTF-8 (tips are dropped to fit).
  *
  * @example
  * householdCritique(task, ["go to countertop 1", "take mug 1 from countertop 1"])
- * // "Missing: clean the mug with the sinkbasin 1."
+ * // "Missing: clean the mug with the sinkbasin 1 before putting it in the coffeemachine. <critic>Tip 1: ...</critic>"
  */
-export const householdCritique = (task: HouseholdTask, actions: ReadonlyArray<string>): string => {
+export const householdCritique = (task: HouseholdTask, actions: ReadonlyArray<string>, maxBytes = 173): string => {
   const layout = householdLayout(task)
   const { facts, world } = replay(task, actions)
-  if (facts.won) return "Correct: the task is complete."
+  if (facts.won) return formatCritique("Correct: the task is complete.", ["Do the same again."], maxBytes)
   const choice = expertChoice(layout)
   const g = layout.goalObject
   const objName = (o: number) => layout.objects[o]!.name
@@ -109,31 +112,34 @@ export const householdCritique = (task: HouseholdTask, actions: ReadonlyArray<st
     return `${prepositionOf(layout.receptacles[r]!.kind)} the ${recName(r)}`
   }
   const first = choice.objects[0]!
-  if (!facts.tookGoal) {
-    if (facts.firstWrongTaken >= 0) {
-      return `Wrong object: you took the ${objName(facts.firstWrongTaken)}, not a ${g}. The ${objName(first)} is ${whereIs(first)}.`
-    }
-    return `Missing: find and take a ${g}. The ${objName(first)} is ${whereIs(first)}.`
-  }
-  if (layout.type === "look") {
-    const lampAt = layout.objects[layout.lamp]!.location
-    if (facts.lampWithoutObject) {
-      return `Wrong order: you used the desklamp without holding the ${g}. Hold it at the ${recName(lampAt)}, then use the desklamp.`
-    }
-    return `Missing: take the ${g} to the ${recName(lampAt)} and use the desklamp there.`
-  }
   const transform = choice.transform
   const target = choice.target
   const p = prepositionOf(layout.goalReceptacle)
+  const fetch = (o: number) => `Take the ${objName(o)} from the ${recName(layout.objects[o]!.location)}.`
+  const transformTip = transform === undefined ? [] : [`${capital(transform)} it with the ${recName(choice.appliance)}.`]
+  const finish =
+    layout.type === "look"
+      ? [`Use the desklamp at the ${recName(layout.objects[layout.lamp]!.location)} while holding it.`]
+      : [`Put it ${p} the ${recName(target)}.`]
+  const plan = [fetch(first), ...transformTip, ...finish]
+  const say = (diagnosis: string, tips: ReadonlyArray<string>) => formatCritique(diagnosis, tips, maxBytes)
+  if (!facts.tookGoal) {
+    if (facts.firstWrongTaken >= 0) return say(`Wrong object: you took the ${objName(facts.firstWrongTaken)}, not a ${g}.`, plan)
+    return say(`Missing: you never took a ${g}; the ${objName(first)} is ${whereIs(first)}.`, plan)
+  }
+  if (layout.type === "look") {
+    const lampAt = layout.objects[layout.lamp]!.location
+    if (facts.lampWithoutObject) return say(`Wrong order: you used the desklamp without holding the ${g}.`, plan)
+    return say(`Missing: you never used the desklamp at the ${recName(lampAt)} while holding the ${g}.`, plan)
+  }
   if (transform !== undefined && !facts.transformedGoal) {
-    const appliance = recName(choice.appliance)
     if (facts.wrongTransform !== undefined) {
-      return `Wrong step: you ${past[facts.wrongTransform.verb]} the ${objName(facts.wrongTransform.object)}; it must be ${adjective[transform]}. ${capital(transform)} it with the ${appliance}.`
+      return say(`Wrong step: you ${past[facts.wrongTransform.verb]} the ${objName(facts.wrongTransform.object)}; it must be ${adjective[transform]}.`, plan)
     }
     if (facts.placedBeforeTransform) {
-      return `Wrong order: you put the ${g} ${p} the ${layout.goalReceptacle} before ${gerund[transform]} it. ${capital(transform)} it with the ${appliance} first.`
+      return say(`Wrong order: you put the ${g} ${p} the ${layout.goalReceptacle} before ${gerund[transform]} it.`, plan)
     }
-    return `Missing: ${transform} the ${g} with the ${appliance} before putting it ${p} the ${layout.goalReceptacle}.`
+    return say(`Missing: you never ${past[transform]} the ${g}.`, plan)
   }
   const ready = transform === undefined ? "" : `${adjective[transform]} `
   if (layout.type === "pick-two") {
@@ -146,7 +152,7 @@ export const householdCritique = (task: HouseholdTask, actions: ReadonlyArray<st
       best = Math.max(best, n)
     }
     if (best === 1 && spread > 1) {
-      return `Wrong place: both ${pluralOf(g)} must go in the same ${layout.goalReceptacle}. Put them ${p} the ${recName(target)}.`
+      return say(`Wrong place: both ${pluralOf(g)} must go in the same ${layout.goalReceptacle}.`, [`Put both ${p} the ${recName(target)}.`])
     }
     if (best === 1) {
       const inGoal = (o: number) => {
@@ -154,12 +160,12 @@ export const householdCritique = (task: HouseholdTask, actions: ReadonlyArray<st
         return r >= 0 && layout.receptacles[r]!.kind === layout.goalReceptacle
       }
       const second = choice.objects.find((o) => !inGoal(o)) ?? first
-      return `Missing: a second ${g}. Put the ${objName(second)} (${whereIs(second)}) ${p} the ${recName(target)} too.`
+      return say(`Missing: a second ${g}.`, [fetch(second), ...transformTip, `Put it ${p} the ${recName(target)} too.`])
     }
   }
   if (facts.wrongPlace >= 0) {
-    return `Wrong place: you put the ${g} ${prepositionOf(layout.receptacles[facts.wrongPlace]!.kind)} the ${recName(facts.wrongPlace)}. It belongs ${p} the ${recName(target)}.`
+    return say(`Wrong place: you put the ${g} ${prepositionOf(layout.receptacles[facts.wrongPlace]!.kind)} the ${recName(facts.wrongPlace)}.`, finish)
   }
   const count = layout.type === "pick-two" ? `two ${ready}${pluralOf(g)}` : `the ${ready}${g}`
-  return `Missing: put ${count} ${p} the ${recName(target)}.`
+  return say(`Missing: you never put ${count} ${p} the ${layout.goalReceptacle}.`, layout.type === "pick-two" ? plan : finish)
 }

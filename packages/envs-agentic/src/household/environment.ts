@@ -1,19 +1,19 @@
 /**
- * The household Environment: one episode over a task's world with the step cap, the
- * invalid-action penalty, and ALFWorld's "Nothing happens." for anything not admissible.
+ * The household Environment: one episode over a task's world with the episode rules (turn cap,
+ * repeated-action stop), the invalid-action penalty, and ALFWorld's "Nothing happens." for
+ * anything not admissible.
  */
 import { TaskNotFound, type Environment, type ResetOptions, type ResetResult, type StepResult } from "@icrl/core"
 import { Effect } from "effect"
+import { EpisodeClock, type EpisodeRules } from "../episodeRules.ts"
 import { episodeOverStep, normalizeAction } from "../projection.ts"
 import { householdLayout, type HouseholdTask, householdTaskFromId } from "./task.ts"
 import { HouseholdWorld, NOTHING_HAPPENS } from "./world.ts"
 
-/** Settings an episode runs under. */
-export interface EpisodeSettings {
-  readonly maxSteps: number
+/** Settings an episode runs under: the episode rules and the invalid-action penalty. */
+export interface EpisodeSettings extends EpisodeRules {
   readonly invalidActionPenalty: number
 }
-
 
 /** Actions longer than this are rejected without being parsed. */
 const maxRawAction = 1000
@@ -23,13 +23,13 @@ const maxRawAction = 1000
  * the world: a task is one fixed world); `step` never throws.
  *
  * @example
- * const env = new HouseholdEnvironment(task, { maxSteps: 50, invalidActionPenalty: 0.1 })
- * env.reset({ seed: 0 }).observation // "You are in the middle of a room. ..."
+ * const env = new HouseholdEnvironment(task, { maxSteps: 30, repeatLimit: 3, invalidActionPenalty: 0.1 })
+ * env.restart().observation // "You are in the middle of a room. ..."
  */
 export class HouseholdEnvironment implements Environment {
   private task: HouseholdTask
   private world: HouseholdWorld
-  private steps = 0
+  private readonly clock: EpisodeClock
   private terminated = false
   private truncated = false
   private won = false
@@ -40,6 +40,7 @@ export class HouseholdEnvironment implements Environment {
   ) {
     this.task = task
     this.world = new HouseholdWorld(householdLayout(task))
+    this.clock = new EpisodeClock(settings)
   }
 
   reset(options: ResetOptions): Effect.Effect<ResetResult, TaskNotFound> {
@@ -57,7 +58,7 @@ export class HouseholdEnvironment implements Environment {
   /** Back to the initial state of the current task, synchronously (what `reset` runs). */
   restart(): ResetResult {
     this.world.reset()
-    this.steps = 0
+    this.clock.reset()
     this.terminated = false
     this.truncated = false
     this.won = false
@@ -73,13 +74,13 @@ export class HouseholdEnvironment implements Environment {
 
   /** One step, synchronously (what `step` runs): the fast path for scripted replays. */
   advance(action: string): StepResult {
-    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.won ? 1 : 0, steps: this.steps })
-    this.steps++
+    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.won ? 1 : 0, steps: this.clock.steps })
     const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
+    const stop = this.clock.tick(text)
     const result = text === "" ? { valid: false, observation: NOTHING_HAPPENS } : this.world.act(text)
     this.won = result.valid && this.world.won()
     this.terminated = this.won
-    this.truncated = !this.won && this.steps >= this.settings.maxSteps
+    this.truncated = !this.won && stop
     const ended = this.terminated || this.truncated
     return {
       observation: result.observation,
@@ -91,7 +92,7 @@ export class HouseholdEnvironment implements Environment {
         actionValid: result.valid,
         admissibleActions: ended ? [] : this.world.admissible(),
         score: this.won ? 1 : 0,
-        steps: this.steps,
+        steps: this.clock.steps,
       },
     }
   }

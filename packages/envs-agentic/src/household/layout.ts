@@ -73,7 +73,13 @@ const goalSentence = (rng: Rng, type: HouseholdTaskType, g: string, r: string): 
   }
 }
 
-const tryGenerate = (rng: Rng, type: HouseholdTaskType, size: HouseholdSize): HouseholdLayout | undefined => {
+/** A layout with its goal sentence (drawn last from `rng`). */
+const withGoal = (rng: Rng, parts: Omit<HouseholdLayout, "goal">): HouseholdLayout => ({
+  ...parts,
+  goal: goalSentence(rng, parts.type, parts.goalObject, parts.goalReceptacle),
+})
+
+const tryGenerate = (rng: Rng, type: HouseholdTaskType, size: "small" | "full"): HouseholdLayout | undefined => {
   const room = rng.pick(roomsFor[type])
   const receptacles: Array<LayoutReceptacle> = []
   const byKind = new Map<string, Array<number>>()
@@ -137,16 +143,67 @@ const tryGenerate = (rng: Rng, type: HouseholdTaskType, size: HouseholdSize): Ho
     const allowed = kind === goalObject ? placesOf(kind).filter((r) => r !== goalReceptacle) : placesOf(kind)
     if (!place(kind, allowed, true)) return undefined
   }
-  return {
-    type,
-    room,
-    goalObject,
-    goalReceptacle,
-    goal: goalSentence(rng, type, goalObject, goalReceptacle),
-    receptacles,
-    objects,
-    lamp,
+  return withGoal(rng, { type, room, goalObject, goalReceptacle, receptacles, objects, lamp })
+}
+
+/**
+ * A tiny room: the goal's target receptacle, `sourceCount` surfaces where the goal object may
+ * lie (it lies on one of them), the appliance of a clean/heat/cool task or the lamp's table of a
+ * look task; one of each kind, nothing to open but an appliance; `others` other objects (a range).
+ */
+const tryGenerateTiny = (rng: Rng, type: HouseholdTaskType, sourceCount: number, others: readonly [number, number]): HouseholdLayout | undefined => {
+  const room = rng.pick(roomsFor[type])
+  const kinds = roomReceptacles[room].map(([kind]) => kind)
+  const transform = type === "clean" || type === "heat" || type === "cool" ? type : undefined
+  const appliance = transform === undefined ? "" : applianceOf[transform]
+  if (appliance !== "" && !kinds.includes(appliance)) return undefined
+  const surfaces = kinds.filter((k) => !openableReceptacles.has(k) && k !== appliance)
+  const objectSpec = roomObjects[room]
+  const placesOf = (kind: string): ReadonlyArray<string> => objectSpec[kind] ?? []
+  const sourcesOf = (g: string, avoid: string) => placesOf(g).filter((k) => surfaces.includes(k) && k !== avoid)
+  const lampPlace = type === "look" ? lampPlaces.filter((k) => surfaces.includes(k)) : []
+  const lampAt = lampPlace.length > 0 ? rng.pick(lampPlace) : ""
+  if (type === "look" && lampAt === "") return undefined
+  const pairs: Array<readonly [string, string]> = []
+  for (const g of Object.keys(objectSpec)) {
+    if (transform !== undefined && !transformable[transform].has(g)) continue
+    if (type === "look") {
+      if (sourcesOf(g, lampAt).length > 0) pairs.push([g, ""])
+      continue
+    }
+    for (const r of placesOf(g)) {
+      if (surfaces.includes(r) && !neverTargets.has(r) && sourcesOf(g, r).length > 0) pairs.push([g, r])
+    }
   }
+  if (pairs.length === 0) return undefined
+  const [goalObject, goalReceptacle] = rng.pick(pairs)
+  const candidates = sourcesOf(goalObject, type === "look" ? lampAt : goalReceptacle)
+  const sources = rng.sample(candidates, Math.min(sourceCount, candidates.length))
+  const present = new Set([goalReceptacle, appliance, lampAt, ...sources].filter((k) => k !== ""))
+  const receptacles: Array<LayoutReceptacle> = kinds
+    .filter((k) => present.has(k))
+    .map((kind) => ({ name: `${kind} 1`, kind, openable: openableReceptacles.has(kind) }))
+  const index = (kind: string) => receptacles.findIndex((r) => r.kind === kind)
+  const objects: Array<LayoutObject> = []
+  const counts = new Map<string, number>()
+  const place = (kind: string, where: number, pickable: boolean) => {
+    const n = (counts.get(kind) ?? 0) + 1
+    counts.set(kind, n)
+    objects.push({ name: `${kind} ${n}`, kind, pickable, location: where })
+  }
+  let lamp = -1
+  if (lampAt !== "") {
+    lamp = objects.length
+    place("desklamp", index(lampAt), false)
+  }
+  const spots = (kind: string) => placesOf(kind).filter((k) => present.has(k) && !openableReceptacles.has(k))
+  const extra = Object.keys(objectSpec).filter((k) => k !== goalObject && spots(k).length > 0)
+  const toPlace: Array<string> = Array.from({ length: type === "pick-two" ? 2 : 1 }, () => goalObject)
+  toPlace.push(...rng.sample(extra, Math.min(extra.length, rng.range(others[0], others[1]))))
+  for (const kind of rng.shuffle(toPlace)) {
+    place(kind, index(kind === goalObject ? rng.pick(sources) : rng.pick(spots(kind))), true)
+  }
+  return withGoal(rng, { type, room, goalObject, goalReceptacle, receptacles, objects, lamp })
 }
 
 /**
@@ -158,7 +215,8 @@ const tryGenerate = (rng: Rng, type: HouseholdTaskType, size: HouseholdSize): Ho
 export const generateLayout = (type: HouseholdTaskType, worldSeed: number, size: HouseholdSize): HouseholdLayout => {
   const rng = new Rng(worldSeed)
   for (;;) {
-    const layout = tryGenerate(rng, type, size)
+    const layout =
+      size === "single" ? tryGenerateTiny(rng, type, 1, [0, 1]) : size === "tiny" ? tryGenerateTiny(rng, type, 2, [1, 2]) : tryGenerate(rng, type, size)
     if (layout !== undefined) return layout
   }
 }

@@ -3,8 +3,9 @@
  * partitioned by world seed so that no world appears in both.
  */
 import { ConfigError, mixSeed, type Split, type Task, type TaskOptions } from "@icrl/core"
+import { type AgenticLevel, agenticLevel } from "../level.ts"
 import { generateLayout, type HouseholdLayout } from "./layout.ts"
-import { type HouseholdSize, type HouseholdTaskType, householdTaskTypes } from "./vocabulary.ts"
+import { type HouseholdSize, householdSizes, type HouseholdTaskType, householdTaskTypes } from "./vocabulary.ts"
 
 /** A household task: the world is regenerated from `type`, `worldSeed` and `size`. */
 export interface HouseholdTask extends Task {
@@ -53,48 +54,66 @@ export const householdTaskFromId = (id: string): HouseholdTask | undefined => {
   const size = parts[1]
   const type = parts[2] as HouseholdTaskType
   const seedText = parts[3] ?? ""
-  if (size !== "small" && size !== "full") return undefined
+  if (!householdSizes.includes(size as HouseholdSize)) return undefined
   if (!householdTaskTypes.includes(type)) return undefined
   if (!/^\d{1,10}$/.test(seedText)) return undefined
   const worldSeed = Number(seedText)
   if (worldSeed > 0xffffffff) return undefined
-  return makeTask(type, worldSeed, size)
+  return makeTask(type, worldSeed, size as HouseholdSize)
 }
+
+/**
+ * What each difficulty level generates. 1: pick-and-place in single rooms (two receptacles: the
+ * goal object's and the target; four steps, each one following from the prompt); 2: all six task
+ * types in tiny rooms; 3: all six in small rooms.
+ */
+export const householdLevels: Readonly<Record<AgenticLevel, { readonly types: ReadonlyArray<HouseholdTaskType>; readonly size: HouseholdSize }>> = {
+  1: { types: ["pick"], size: "single" },
+  2: { types: householdTaskTypes, size: "tiny" },
+  3: { types: householdTaskTypes, size: "small" },
+}
+
+/** The task options household understands. */
+export const householdOptionKeys: ReadonlyArray<string> = ["difficulty", "type", "size"]
 
 /** Task-generation knobs read from `TaskOptions.options`. */
 export interface HouseholdTaskKnobs {
-  readonly type: HouseholdTaskType | undefined
+  /** Task types, cycled through by task index. */
+  readonly types: ReadonlyArray<HouseholdTaskType>
   readonly size: HouseholdSize
 }
 
 /**
- * Reads `type` (one task type, or "all") and `size` ("small" | "full") from the options,
- * failing with a ConfigError that names the bad key.
+ * Reads `difficulty` (1, 2 or 3; default 1) and the overrides `type` (one task type, or "all")
+ * and `size` (single, tiny, small or full) from the options, failing with a ConfigError that names the
+ * bad key.
  *
  * @example
- * householdKnobs({ type: "heat" }).type // "heat"
+ * householdKnobs({ difficulty: "3", type: "heat" }) // { types: ["heat"], size: "small" }
  */
 export const householdKnobs = (options: Readonly<Record<string, string>> | undefined): HouseholdTaskKnobs => {
-  const typeText = options?.["type"] ?? "all"
-  const sizeText = options?.["size"] ?? "small"
   for (const key of Object.keys(options ?? {})) {
-    if (key !== "type" && key !== "size") throw new ConfigError({ field: key, detail: "unknown household option; known: type, size" })
+    if (!householdOptionKeys.includes(key)) throw new ConfigError({ field: key, detail: `unknown household option; known: ${householdOptionKeys.join(", ")}` })
   }
-  if (typeText !== "all" && !householdTaskTypes.includes(typeText as HouseholdTaskType)) {
+  const level = householdLevels[agenticLevel("household", options)]
+  const typeText = options?.["type"]
+  const sizeText = options?.["size"] ?? level.size
+  if (typeText !== undefined && typeText !== "all" && !householdTaskTypes.includes(typeText as HouseholdTaskType)) {
     throw new ConfigError({ field: "type", detail: `"${typeText}" is not one of all, ${householdTaskTypes.join(", ")}` })
   }
-  if (sizeText !== "small" && sizeText !== "full") {
-    throw new ConfigError({ field: "size", detail: `"${sizeText}" is not one of small, full` })
+  if (!householdSizes.includes(sizeText as HouseholdSize)) {
+    throw new ConfigError({ field: "size", detail: `"${sizeText}" is not one of ${householdSizes.join(", ")}` })
   }
-  return { type: typeText === "all" ? undefined : (typeText as HouseholdTaskType), size: sizeText }
+  const types = typeText === undefined ? level.types : typeText === "all" ? householdTaskTypes : [typeText as HouseholdTaskType]
+  return { types, size: sizeText as HouseholdSize }
 }
 
 /**
- * The tasks of a split: task i has type `types[i % 6]` (or the requested type) and the first
- * world seed derived from (seed, i) that belongs to the split.
+ * The tasks of a split: task i has type `types[i % types.length]` (the level's types, or the
+ * requested type) and the first world seed derived from (seed, i) that belongs to the split.
  *
  * @example
- * householdTasks("train", { seed: 0, count: 6 }).map((t) => t.type)
+ * householdTasks("train", { seed: 0, count: 6, options: { difficulty: "3" } }).map((t) => t.type)
  * // ["pick", "clean", "heat", "cool", "look", "pick-two"]
  */
 export const householdTasks = (split: Split, options: TaskOptions): Array<HouseholdTask> => {
@@ -102,7 +121,7 @@ export const householdTasks = (split: Split, options: TaskOptions): Array<Househ
   const offset = options.offset ?? 0
   const out: Array<HouseholdTask> = []
   for (let i = offset; i < offset + options.count; i++) {
-    const type = knobs.type ?? householdTaskTypes[i % householdTaskTypes.length]!
+    const type = knobs.types[i % knobs.types.length]!
     for (let k = 0; ; k++) {
       const worldSeed = mixSeed(options.seed, i, k, householdTaskTypes.indexOf(type))
       if (householdSplitOf(worldSeed) === split) {

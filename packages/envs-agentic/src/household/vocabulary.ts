@@ -8,8 +8,16 @@ export type HouseholdTaskType = "pick" | "clean" | "heat" | "cool" | "look" | "p
 
 export const householdTaskTypes: ReadonlyArray<HouseholdTaskType> = ["pick", "clean", "heat", "cool", "look", "pick-two"]
 
-/** World size: `small` keeps prompts short for small models; `full` is closer to ALFWorld's rooms. */
-export type HouseholdSize = "small" | "full"
+/**
+ * World size: `single` rooms hold the task's target and the one place the goal object lies (plus
+ * the appliance or the lamp's table a task needs), with at most one other object, so every step
+ * of the task follows from what the prompt shows; `tiny` rooms have two places the goal object
+ * may lie and one or two other objects; none of their receptacles opens but an appliance;
+ * `small` keeps prompts short for small models; `full` is closer to ALFWorld's rooms.
+ */
+export type HouseholdSize = "single" | "tiny" | "small" | "full"
+
+export const householdSizes: ReadonlyArray<HouseholdSize> = ["single", "tiny", "small", "full"]
 
 export type RoomKind = "kitchen" | "bedroom" | "bathroom" | "livingroom"
 
@@ -45,8 +53,8 @@ export const roomReceptacles: Readonly<Record<RoomKind, ReadonlyArray<readonly [
   ],
 }
 
-/** Counts for a world size: `full` rooms have more of each repeatable receptacle. */
-export const receptacleCount = (size: HouseholdSize, min: number, max: number): readonly [number, number] =>
+/** Counts for a small or full world: `full` rooms have more of each repeatable receptacle. */
+export const receptacleCount = (size: "small" | "full", min: number, max: number): readonly [number, number] =>
   size === "small" ? [min, max] : max >= 2 ? [max, max * 3] : [max, max]
 
 /** Object kinds per room, each with the receptacle kinds it may be found in or put in. */

@@ -6,6 +6,7 @@
  */
 import { TaskNotFound, type Environment, type ResetOptions, type ResetResult, type StepResult } from "@icrl/core"
 import { Effect } from "effect"
+import { EpisodeClock, type EpisodeRules } from "../episodeRules.ts"
 import { episodeOverStep, normalizeAction } from "../projection.ts"
 import { exactMatch, tokenF1 } from "./answer.ts"
 import { loadCorpusFile } from "./loader.ts"
@@ -19,15 +20,13 @@ export const SEARCH_QA_SEARCH = "search[<query>]"
 export const SEARCH_QA_ANSWER = "answer[<text>]"
 
 /** Settings an episode runs under. */
-export interface SearchQaSettings {
+export interface SearchQaSettings extends EpisodeRules {
   /** Searches allowed per episode. */
   readonly maxSearches: number
   /** Passages shown per search. */
   readonly topK: number
   /** Longest passage shown (characters, title included). */
   readonly passageChars: number
-  /** Step cap: at least `maxSearches + 1` so that the answer fits after the last search. */
-  readonly maxSteps: number
   readonly invalidActionPenalty: number
 }
 
@@ -57,14 +56,14 @@ const clipQuery = (q: string): string => (q.length <= maxShownQuery ? q : `${q.s
  * are left) or answer is an invalid step whose observation repeats the current page.
  *
  * @example
- * const env = new SearchQaEnvironment(task, { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, invalidActionPenalty: 0.1 })
+ * const env = new SearchQaEnvironment(task, { maxSearches: 4, topK: 3, passageChars: 160, maxSteps: 5, repeatLimit: 3, invalidActionPenalty: 0.1 })
  * env.reset({ seed: 0 })
  * env.step("search[silent river film]").observation // 'Results for "silent river film" (3 searches left):\n1. ...'
  */
 export class SearchQaEnvironment implements Environment {
   private task: SearchQaTask
   private corpus: SearchCorpus
-  private steps = 0
+  private readonly clock: EpisodeClock
   private searches: Array<SearchRecord> = []
   private given: string | undefined
   private terminated = false
@@ -79,6 +78,7 @@ export class SearchQaEnvironment implements Environment {
   ) {
     this.task = task
     this.corpus = corpusOf(task)
+    this.clock = new EpisodeClock(settings)
     this.page = this.startPage()
   }
 
@@ -114,7 +114,7 @@ export class SearchQaEnvironment implements Environment {
 
   /** Back to the initial state of the current task, synchronously (what `reset` runs). */
   restart(): ResetResult {
-    this.steps = 0
+    this.clock.reset()
     this.searches = []
     this.given = undefined
     this.terminated = false
@@ -161,9 +161,9 @@ export class SearchQaEnvironment implements Environment {
 
   /** One step, synchronously (what `step` runs): the fast path for scripted replays. */
   advance(action: string): StepResult {
-    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.score, steps: this.steps, searches: this.searches.length })
-    this.steps++
+    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.score, steps: this.clock.steps, searches: this.searches.length })
     const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
+    const stop = this.clock.tick(text)
     let valid = false
     let observation: string
     let reward = 0
@@ -188,7 +188,7 @@ export class SearchQaEnvironment implements Environment {
       observation = `Invalid action. Use search[query] or answer[text].\n${this.page}`
     }
     if (!valid) reward -= this.settings.invalidActionPenalty
-    this.truncated = !this.terminated && this.steps >= this.settings.maxSteps
+    this.truncated = !this.terminated && stop
     return {
       observation,
       reward,
@@ -199,7 +199,7 @@ export class SearchQaEnvironment implements Environment {
         actionValid: valid,
         admissibleActions: this.admissible(),
         score: this.score,
-        steps: this.steps,
+        steps: this.clock.steps,
         searches: this.searches.length,
       },
     }

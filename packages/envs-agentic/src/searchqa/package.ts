@@ -5,6 +5,8 @@
  */
 import { ConfigError, DataError, trySync, type EnvironmentPackage } from "@icrl/core"
 import { Effect, Schema } from "effect"
+import { agenticTemplates } from "../critique.ts"
+import { defaultEpisodeRules } from "../episodeRules.ts"
 import { parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
 import { warmStartOf } from "../warmStart.ts"
@@ -16,14 +18,16 @@ import { type SearchQaTask, searchQaTasks } from "./task.ts"
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
-/** The searchqa knobs: search budget, passages per search, passage length. */
+/** The searchqa knobs: search budget, passages per search, passage length, repeated-action stop. */
 export const SearchQaConfig = Schema.Struct({
-  /** Searches allowed per episode; the step cap is this plus one (the answer). */
+  /** Searches allowed per episode; the turn cap is this plus one (the answer). */
   maxSearches: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 50 })), 4),
   /** Passages shown per search. */
   topK: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 20 })), 3),
   /** Longest passage shown, title included (characters). */
   passageChars: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 20, maximum: 4000 })), 160),
+  /** Stop an episode after this many identical actions in a row (0: never). */
+  repeatLimit: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), defaultEpisodeRules.repeatLimit),
 })
 export type SearchQaConfig = typeof SearchQaConfig.Type
 
@@ -37,6 +41,8 @@ export interface SearchQaPackageOptions {
   readonly topK?: number
   /** Longest passage shown (default 160 characters). */
   readonly passageChars?: number
+  /** Stop an episode after this many identical actions in a row (default 3; 0: never). */
+  readonly repeatLimit?: number
 }
 
 /**
@@ -53,10 +59,11 @@ export const makeSearchQaPackage = (options: SearchQaPackageOptions = {}): Envir
   const maxSteps = config.maxSearches + 1
   const settings: SearchQaSettings = { ...config, maxSteps, invalidActionPenalty: projection.invalid_action_penalty }
   const maxTokens = { solver: 112, critic: 160 }
-  const critique = (task: SearchQaTask, actions: ReadonlyArray<string>) => searchQaCritique(task, actions, settings, maxTokens.critic)
+  // A demonstration completion is " " + critique + "\n\n": the critique keeps 3 bytes of the budget free.
+  const critique = (task: SearchQaTask, actions: ReadonlyArray<string>) => searchQaCritique(task, actions, settings, maxTokens.critic - 3)
   const pkg: EnvironmentPackage<SearchQaTask> = {
     name: "searchqa",
-    description: `Multi-hop search QA: search[query] shows the top ${config.topK} BM25 passages of a generated corpus (or corpus=PATH with questions=PATH), answer[text] ends; exact-match reward, token F1 score; ${config.maxSearches} searches`,
+    description: `Multi-hop search QA: search[query] shows the top ${config.topK} BM25 passages of a generated corpus (1, 1-2, 1-3 hops at difficulty 1, 2, 3; or corpus=PATH with questions=PATH), answer[text] ends; exact-match reward, token F1 score; ${config.maxSearches} searches, stop after ${config.repeatLimit} identical actions`,
     kind: "multi-turn",
     rewardRange: [-projection.invalid_action_penalty, 1],
     maxSteps,
@@ -66,7 +73,8 @@ export const makeSearchQaPackage = (options: SearchQaPackageOptions = {}): Envir
     reward: replayReward("searchqa-answer", (task) => new SearchQaEnvironment(task, settings)),
     renderPrompt: (context) => renderAgentPrompt(context, projection),
     parseAction,
-    renderAttempt: (_task, trajectory) => renderTrajectory(trajectory, projection),
+    renderAttempt: (_task, trajectory) => renderTrajectory(trajectory, projection, { reward: trajectory.won ? 1 : 0 }),
+    templates: agenticTemplates,
     expert: (task) => searchQaExpertPlan(task, config.maxSearches).map((s) => s.action),
     referenceCritique: (task, attempt) => critique(task, attempt.turns.map((t) => t.action)),
     warmStart: (taskOptions) =>

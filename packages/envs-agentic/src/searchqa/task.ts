@@ -7,6 +7,7 @@
  */
 import { ConfigError, DataError, hashString, mixSeed, Rng, type Split, type Task, type TaskOptions } from "@icrl/core"
 import { resolve } from "node:path"
+import { type AgenticLevel, agenticLevel } from "../level.ts"
 import { normalizeAnswer } from "./answer.ts"
 import { type FileCorpus, loadCorpusFile, loadQuestionsFile, type QuestionRecord } from "./loader.ts"
 import { searchQaRelationsFrom, type Relation, type RelationName } from "./relations.ts"
@@ -193,7 +194,10 @@ export const searchQaTaskFromId = (id: string): SearchQaTask | undefined => {
 }
 
 /** The task options searchqa understands. */
-export const searchQaOptionKeys: ReadonlyArray<string> = ["corpus_seed", "hops", "questions", "data", "corpus", "test_questions", "test_fraction"]
+export const searchQaOptionKeys: ReadonlyArray<string> = ["difficulty", "corpus_seed", "hops", "questions", "data", "corpus", "test_questions", "test_fraction"]
+
+/** The hop counts of generated questions at each difficulty level. */
+export const searchQaLevelHops: Readonly<Record<AgenticLevel, HopRange>> = { 1: { min: 1, max: 1 }, 2: { min: 1, max: 2 }, 3: { min: 1, max: 3 } }
 
 /** Task-generation knobs read from `TaskOptions.options`. */
 export type SearchQaKnobs =
@@ -208,12 +212,13 @@ export type SearchQaKnobs =
 
 /**
  * Reads the options: generated questions (`corpus_seed`, default 0; `hops`, "1", "2", "3" or a
- * range like "1-3", the default) or a questions file (`questions=PATH` or `data=PATH`, with
+ * range like "1-3", by default the range of the `difficulty` level: 1, 1-2, 1-3) or a questions file (`questions=PATH` or `data=PATH`, with
  * `corpus=PATH`; optional `test_questions=PATH`, else `test_fraction` of the questions, default
  * 0.2, are test questions by a hash of their text). A bad value is a ConfigError naming the key.
  *
  * @example
  * searchQaKnobs({ hops: "2-3" }) // { source: "generated", corpusSeed: 0, hops: { min: 2, max: 3 } }
+ * searchQaKnobs({ difficulty: "2" }) // { source: "generated", corpusSeed: 0, hops: { min: 1, max: 2 } }
  */
 export const searchQaKnobs = (options: Readonly<Record<string, string>> | undefined): SearchQaKnobs => {
   const opts = options ?? {}
@@ -224,8 +229,9 @@ export const searchQaKnobs = (options: Readonly<Record<string, string>> | undefi
     throw new ConfigError({ field: "data", detail: "give the questions file once: questions=PATH or data=PATH" })
   }
   const questions = opts["questions"] ?? opts["data"]
+  const level = agenticLevel("searchqa", opts)
   if (questions !== undefined || opts["corpus"] !== undefined || opts["test_questions"] !== undefined) {
-    for (const key of ["corpus_seed", "hops"]) {
+    for (const key of ["corpus_seed", "hops", "difficulty"]) {
       if (opts[key] !== undefined) throw new ConfigError({ field: key, detail: "applies to generated questions only, not to a questions file" })
     }
     if (questions === undefined || questions === "") {
@@ -249,7 +255,7 @@ export const searchQaKnobs = (options: Readonly<Record<string, string>> | undefi
   if (!/^\d{1,5}$/.test(seedText) || Number(seedText) > 0xffff) {
     throw new ConfigError({ field: "corpus_seed", detail: `"${seedText}" is not an integer in [0, 65535]` })
   }
-  const hops = parseHops(opts["hops"] ?? "1-3")
+  const hops = opts["hops"] === undefined ? searchQaLevelHops[level] : parseHops(opts["hops"])
   if (hops === undefined) throw new ConfigError({ field: "hops", detail: `"${opts["hops"]}" is not 1, 2, 3 or a range like 1-3` })
   return { source: "generated", corpusSeed: Number(seedText), hops }
 }

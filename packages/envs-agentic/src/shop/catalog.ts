@@ -1,8 +1,10 @@
 /**
- * The generated product catalog and its BM25 search index, built once per catalog seed and cached.
+ * The generated product catalog and its BM25 search index, built once per catalog seed and size
+ * and cached.
  */
 import { mixSeed, Rng } from "@icrl/core"
 import { Bm25Index } from "../bm25.ts"
+import type { AgenticLevel } from "../level.ts"
 import { brandSyllables, shopCategories } from "./vocabulary.ts"
 
 export interface ProductOptionGroup {
@@ -39,6 +41,12 @@ export interface Catalog {
 /** Products generated per product type (42 types: 5,250 products). */
 export const productsPerType = 125
 
+/** Products per type of the catalog each difficulty level shops in: level 1's is small (840 products). */
+export const shopLevelProductsPerType: Readonly<Record<AgenticLevel, number>> = { 1: 20, 2: productsPerType, 3: productsPerType }
+
+/** Results shown per page. */
+export const resultsPerPage = 10
+
 /** Search results kept per query (WebShop shows at most 50). */
 export const maxResults = 50
 
@@ -73,14 +81,15 @@ const reviewPhrases = ["works great", "good value", "as described", "would buy a
  *
  * @example
  * buildShopCatalog(0).products.length // 5250
+ * buildShopCatalog(0, 20).products.length // 840
  */
-export const buildShopCatalog = (seed: number): Catalog => {
+export const buildShopCatalog = (seed: number, perType = productsPerType): Catalog => {
   const rng = new Rng(mixSeed(seed, 0xc0ffee))
   const brands = brandNames(rng, 160)
   const drafts: Array<Omit<Product, "index" | "asin">> = []
   for (const category of shopCategories) {
     for (const type of category.types) {
-      for (let k = 0; k < productsPerType; k++) {
+      for (let k = 0; k < perType; k++) {
         const attributes = rng.sample(type.attributes, rng.range(2, 3))
         const options = Object.entries(type.options).map(([name, pool]) => {
           const chosen = new Set(rng.sample(pool, rng.range(2, Math.min(5, pool.length))))
@@ -118,22 +127,32 @@ export const buildShopCatalog = (seed: number): Catalog => {
   return { seed, products, index, byAsin, splitProducts: { train, test } }
 }
 
-const cache = new Map<number, Catalog>()
+const cache = new Map<string, Catalog>()
 
 /**
- * The catalog of a seed (built on first use, then cached for the process).
+ * The catalog of a seed and size (built on first use, then cached for the process).
  *
  * @example
  * shopCatalog(0).products.length // 5250
  */
-export const shopCatalog = (seed = 0): Catalog => {
-  let catalog = cache.get(seed)
+export const shopCatalog = (seed = 0, perType = productsPerType): Catalog => {
+  const key = `${seed}/${perType}`
+  let catalog = cache.get(key)
   if (catalog === undefined) {
-    catalog = buildShopCatalog(seed)
-    cache.set(seed, catalog)
+    catalog = buildShopCatalog(seed, perType)
+    cache.set(key, catalog)
   }
   return catalog
 }
+
+/**
+ * The catalog a task shops in: its catalog seed at its level's size.
+ *
+ * @example
+ * shopCatalogOf({ catalogSeed: 0, level: 1 }).products.length // 840
+ */
+export const shopCatalogOf = (task: { readonly catalogSeed: number; readonly level: AgenticLevel }): Catalog =>
+  shopCatalog(task.catalogSeed, shopLevelProductsPerType[task.level])
 
 /**
  * The ranked product indices for a query (at most {@link maxResults}).

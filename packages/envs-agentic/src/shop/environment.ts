@@ -4,13 +4,11 @@
  */
 import { TaskNotFound, type Environment, type ResetOptions, type ResetResult, type StepResult } from "@icrl/core"
 import { Effect } from "effect"
+import { EpisodeClock, type EpisodeRules } from "../episodeRules.ts"
 import { episodeOverStep, normalizeAction } from "../projection.ts"
-import { type Catalog, type Product, searchCatalog, shopCatalog } from "./catalog.ts"
+import { type Catalog, type Product, resultsPerPage, searchCatalog, shopCatalogOf } from "./catalog.ts"
 import { type ShopRewardBreakdown, shopReward } from "./reward.ts"
 import { type ShopTask, shopTaskFromId } from "./task.ts"
-
-/** Results shown per page. */
-export const resultsPerPage = 10
 
 /** The admissible action on the search page (any query in the brackets is accepted). */
 export const SEARCH_ACTION = "search[<query>]"
@@ -18,9 +16,8 @@ export const SEARCH_ACTION = "search[<query>]"
 
 type Page = "search" | "results" | "item" | "description" | "features" | "reviews" | "done"
 
-/** Settings an episode runs under. */
-export interface ShopSettings {
-  readonly maxSteps: number
+/** Settings an episode runs under: the episode rules and the invalid-action penalty. */
+export interface ShopSettings extends EpisodeRules {
   readonly invalidActionPenalty: number
 }
 
@@ -38,7 +35,7 @@ export interface Purchase {
  * whose observation repeats the page.
  *
  * @example
- * const env = new ShopEnvironment(task, { maxSteps: 15, invalidActionPenalty: 0.1 })
+ * const env = new ShopEnvironment(task, { maxSteps: 30, repeatLimit: 3, invalidActionPenalty: 0.1 })
  * env.reset({ seed: 0 })
  * env.step("search[slim fit jumpsuit]").observation // "Results for ..."
  */
@@ -51,7 +48,7 @@ export class ShopEnvironment implements Environment {
   private pageNo = 0
   private item = -1
   private selected = new Map<string, string>()
-  private steps = 0
+  private readonly clock: EpisodeClock
   private terminated = false
   private truncated = false
   private won = false
@@ -65,7 +62,8 @@ export class ShopEnvironment implements Environment {
     private readonly settings: ShopSettings,
   ) {
     this.task = task
-    this.catalog = shopCatalog(task.catalogSeed)
+    this.catalog = shopCatalogOf(task)
+    this.clock = new EpisodeClock(settings)
     this.render()
   }
 
@@ -75,7 +73,7 @@ export class ShopEnvironment implements Environment {
         const next = shopTaskFromId(options.taskId)
         if (next === undefined) return Effect.fail(new TaskNotFound({ env: "shop", taskId: options.taskId }))
         this.task = next
-        this.catalog = shopCatalog(next.catalogSeed)
+        this.catalog = shopCatalogOf(next)
       }
       return Effect.succeed(this.restart())
     })
@@ -89,7 +87,7 @@ export class ShopEnvironment implements Environment {
     this.pageNo = 0
     this.item = -1
     this.selected = new Map()
-    this.steps = 0
+    this.clock.reset()
     this.terminated = false
     this.truncated = false
     this.won = false
@@ -242,9 +240,9 @@ export class ShopEnvironment implements Environment {
 
   /** One step, synchronously (what `step` runs): the fast path for scripted replays. */
   advance(action: string): StepResult {
-    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.bought?.breakdown.reward ?? 0, steps: this.steps })
-    this.steps++
+    if (this.terminated || this.truncated) return episodeOverStep(this.terminated, this.truncated, { won: this.won, score: this.bought?.breakdown.reward ?? 0, steps: this.clock.steps })
     const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
+    const stop = this.clock.tick(text)
     const valid = text !== "" && this.act(text)
     let reward = valid ? 0 : -this.settings.invalidActionPenalty
     let observation: string
@@ -261,7 +259,7 @@ export class ShopEnvironment implements Environment {
       this.won = breakdown.reward >= 1
       this.terminated = true
     }
-    this.truncated = !this.terminated && this.steps >= this.settings.maxSteps
+    this.truncated = !this.terminated && stop
     return {
       observation,
       reward,
@@ -272,7 +270,7 @@ export class ShopEnvironment implements Environment {
         actionValid: valid,
         admissibleActions: this.terminated || this.truncated ? [] : this.admissibleCache.slice(),
         score: this.bought?.breakdown.reward ?? 0,
-        steps: this.steps,
+        steps: this.clock.steps,
       },
     }
   }

@@ -4,8 +4,7 @@
  */
 import type { Rng } from "@icrl/core"
 import type { ScriptedStep } from "../episode.ts"
-import { type Product, searchCatalog, shopCatalog } from "./catalog.ts"
-import { resultsPerPage } from "./environment.ts"
+import { type Product, resultsPerPage, searchCatalog, shopCatalogOf } from "./catalog.ts"
 import { satisfiesGoal } from "./reward.ts"
 import type { ShopTask } from "./task.ts"
 
@@ -25,7 +24,7 @@ export interface ShopExpertChoice {
  * shopExpertChoice(task).product.type === task.productType // true
  */
 export const shopExpertChoice = (task: ShopTask): ShopExpertChoice => {
-  const catalog = shopCatalog(task.catalogSeed)
+  const catalog = shopCatalogOf(task)
   for (const query of [task.query, catalog.products[task.product]!.title.toLowerCase()]) {
     const results = searchCatalog(catalog, query)
     const rank = results.findIndex((i) => satisfiesGoal(task, catalog.products[i]!))
@@ -63,7 +62,7 @@ export const shopCorruptions: ReadonlyArray<ShopCorruption> = ["skip-options", "
  * corruptedShopPlan(task, "skip-options", new Rng(1)).some((s) => s.think === "option") // false
  */
 export const corruptedShopPlan = (task: ShopTask, corruption: ShopCorruption, rng: Rng): Array<ScriptedStep> => {
-  const catalog = shopCatalog(task.catalogSeed)
+  const catalog = shopCatalogOf(task)
   const choice = shopExpertChoice(task)
   const expert = buySteps(task, choice, true)
   switch (corruption) {

@@ -6,7 +6,7 @@
  * the rooms world.
  */
 import type { EnvironmentPackage } from "@icrl/core"
-import { parseAction, renderAgentPrompt, renderTrajectory, replayReward, warmStartOf } from "@icrl/envs-agentic"
+import { agenticTemplates, defaultProjection, parseAction, renderAgentPrompt, renderTrajectory, replayReward, warmStartOf } from "@icrl/envs-agentic"
 import { Effect } from "effect"
 import { envName } from "./envName.ts"
 import { critiqueRooms } from "./roomsCritique.ts"
@@ -28,7 +28,9 @@ export const roomsEnvironment: EnvironmentPackage<RoomsTask> = {
   reward: replayReward("rooms-goal", (task) => new RoomsEnvironment(task)),
   renderPrompt: (context) => renderAgentPrompt(context),
   parseAction,
-  renderAttempt: (_task, trajectory) => renderTrajectory(trajectory),
+  // The critic reads the task and the attempt's steps with its reward (agenticTemplates.critic).
+  renderAttempt: (_task, trajectory) => renderTrajectory(trajectory, defaultProjection, { reward: trajectory.won ? 1 : 0 }),
+  templates: agenticTemplates,
   expert: (task) => roomsExpertPlan(task).map((step) => step.action),
   referenceCritique: (task, attempt) => critiqueRooms(task, attempt.turns.map((turn) => turn.action)),
   warmStart: (options) =>
