@@ -2,17 +2,28 @@ import * as tf from "@tensorflow/tfjs-core"
 import { fusedDecodeAttention, fusedKernelsActive, fusedSwigluPacked } from "./fusedOps.ts"
 import type { KvCache } from "./kvCache.ts"
 import { loraLinear, type LoraTarget } from "./lora.ts"
-import type { TransformerModel } from "./model.ts"
+import type { LayerWeights, TransformerModel } from "./model.ts"
 import { rmsNorm } from "./ops.ts"
 
 const maskValue = -1e9
+
+/**
+ * The most projection weights (floats) the decoder copies side by side: the `small` and `medium`
+ * presets' are a few million; a 0.6B model's would be 300 million (1.2 GB more of a 4 GiB wasm
+ * heap), so such a model concatenates each step's projections instead.
+ */
+export const packedWeightsLimit = 32 * 1024 * 1024
+
+const packedWeightCount = (layers: ReadonlyArray<LayerWeights>): number =>
+  layers.reduce((n, l) => n + l.wq.size + l.wk.size + l.wv.size + l.wGate.size + l.wUp.size, 0)
 
 /**
  * An inference-only view of a model for decoding: q and k projected, normalized and rotated
  * together, the q/k norm gains and the attention scale folded into one small per-head-slot
  * gain, LoRA adapters (when attached) added as their low-rank paths. It reads the model's
  * weights in place (a model of several GiB could not be copied within the wasm heap), so build
- * one per batch of generation, do not update the weights while it decodes, and dispose it after.
+ * one per batch of generation, do not update the weights while it decodes, and dispose it after
+ * (only a small model's projections are copied side by side, see {@link packedWeightsLimit}).
  * The same function as the training graph up to float rounding. Where the fused native kernels
  * are registered and the cache is written in place, a layer is a few kernels: RMSNorm, the
  * projections, one attention kernel that also writes the new keys and values into the cache,
@@ -33,12 +44,16 @@ export class Decoder {
   /**
    * Per layer, [wq | wk | wv] and [wGate | wUp] side by side, so that the fused step makes one
    * matmul where it would make three and one where two; made on the first fused step of a model
-   * without LoRA adapters.
+   * without LoRA adapters whose copies fit in {@link packedWeightsLimit}.
    */
   #packed: ReadonlyArray<{ readonly qkv: tf.Tensor2D; readonly gateUp: tf.Tensor2D }> | undefined
 
-  constructor(model: TransformerModel) {
+  readonly #packLimit: number
+
+  /** `options.packedWeightsLimit`: copy the projections side by side up to this many floats (default {@link packedWeightsLimit}). */
+  constructor(model: TransformerModel, options: { readonly packedWeightsLimit?: number } = {}) {
     this.#model = model
+    this.#packLimit = options.packedWeightsLimit ?? packedWeightsLimit
     const { dModel: d, nHeads: H, nKvHeads: Hkv } = model.config
     const hd = model.headDim
     const half = hd / 2
@@ -81,7 +96,7 @@ export class Decoder {
     const tables = this.#model.rotaryTables(Tp + T)
     const layout = { batch: B, headDim: this.#model.headDim, eps, positions, pads: Int32Array.from(padLengths) }
     const heads = { heads: this.#model.config.nHeads, kvHeads: this.#model.config.nKvHeads }
-    if (lora === undefined && this.#packed === undefined) {
+    if (lora === undefined && this.#packed === undefined && packedWeightCount(weights.layers) <= this.#packLimit) {
       this.#packed = weights.layers.map((layer) => ({
         qkv: tf.concat([layer.wq, layer.wk, layer.wv], 1) as tf.Tensor2D,
         gateUp: tf.concat([layer.wGate, layer.wUp], 1) as tf.Tensor2D,

@@ -209,6 +209,32 @@ describe.skipIf(!available.ok)("fused native kernels", () => {
     }
   })
 
+  test("decoding: a model whose projections pass the packing limit copies no weights, and gives the packed form's logits", () => {
+    const model = new TransformerModel({ ...microConfig, nLayers: 2 }, 5)
+    const ids = Int32Array.from([5, 9, 200, 31, 77, 3])
+    const decode = (limit: number) => {
+      const cache = KvCache.create(model.config, model.headDim, 2, 8)
+      const decoder = new Decoder(model, { packedWeightsLimit: limit })
+      const before = tf.memory().numBytes
+      const first = decoder.step(ids, 2, 3, [0, 0], cache)
+      const grown = tf.memory().numBytes - before
+      const second = decoder.step(Int32Array.from([4, 8]), 2, 1, [0, 0], cache)
+      decoder.dispose()
+      cache.dispose()
+      return { logits: [first, second], grown }
+    }
+    try {
+      const packed = decode(Number.POSITIVE_INFINITY)
+      const unpacked = decode(0)
+      const layerBytes = model.weights.layers.reduce((n, l) => n + 4 * (l.wq.size + l.wk.size + l.wv.size + l.wGate.size + l.wUp.size), 0)
+      expect(packed.grown).toBeGreaterThanOrEqual(layerBytes)
+      expect(unpacked.grown).toBeLessThan(layerBytes)
+      expect(close(packed.logits, unpacked.logits, 1e-5)).toBe(true)
+    } finally {
+      model.dispose()
+    }
+  })
+
   test("results are the same bits with 1, 2 or 3 threads", () => {
     const model = new TransformerModel({ ...microConfig, dModel: 64, nHeads: 2, nKvHeads: 1, dFf: 96 }, 7)
     const rng = new Rng(3)
