@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** The C source of the fused kernels. */
-export const nativeKernelSource: string = fileURLToPath(new URL("../../native/kernels.c", import.meta.url))
+const nativeKernelSource: string = fileURLToPath(new URL("../../native/kernels.c", import.meta.url))
 
 /** Where compiled libraries are kept (one file per source, compiler and CPU). */
 const buildDirectory: string = fileURLToPath(new URL("../../native/build/", import.meta.url))
@@ -15,7 +15,7 @@ const buildDirectory: string = fileURLToPath(new URL("../../native/build/", impo
 const compilerFlags: ReadonlyArray<string> = ["-O3", "-march=native", "-fno-math-errno", "-fPIC", "-shared"]
 
 /** The environment variable that turns the native kernels off (`ICRL_NATIVE=0`). */
-export const nativeSwitch = "ICRL_NATIVE"
+const nativeSwitch = "ICRL_NATIVE"
 
 const i64 = FFIType.i64
 const ptr = FFIType.ptr

@@ -1,3 +1,2 @@
-export { fusedKernelConfigs } from "./fusedKernels.ts"
-export { loadNativeKernels, nativeKernelSource, nativeSwitch, type AdamwStep, type AttentionDims, type NativeKernels, type NativeKernelsLookup } from "./NativeKernels.ts"
+export { loadNativeKernels, type AdamwStep, type AttentionDims, type NativeKernels, type NativeKernelsLookup } from "./NativeKernels.ts"
 export { nativeKernelStatus, registerNativeKernels, unregisterNativeKernels, type NativeRegistration } from "./registerNativeKernels.ts"
