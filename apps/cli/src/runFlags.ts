@@ -2,6 +2,7 @@
  * The flags of a training run beyond the algorithm knobs, declared once: `train` reads them
  * with their defaults, `compare` passes the ones given on to every run it starts.
  */
+import type { EnvironmentPackage } from "@icrl/core"
 import { Option } from "effect"
 import { Flag } from "effect/cli"
 import { resolve } from "node:path"
@@ -47,8 +48,35 @@ const eachSetting = <B>(f: (s: Setting) => B): { readonly [K in SettingKey]: B }
 /** The run settings with their defaults (for `train`). */
 export const runSettingFlags = eachSetting((s) => defaulted(s.flag, s.fallback, s.description))
 
+/** The warm-start settings as `train` reads them: absent means the environment's default, then the global one. */
+export const warmstartSettingFlags = {
+  warmstartSteps: optional(runSettings.warmstartSteps.flag, `${runSettings.warmstartSteps.description} (default: the environment's, else ${runSettings.warmstartSteps.fallback}; 0 for --model)`),
+  warmstartBatch: optional(runSettings.warmstartBatch.flag, `${runSettings.warmstartBatch.description} (default: the environment's, else ${runSettings.warmstartBatch.fallback})`),
+  warmstartLr: optional(runSettings.warmstartLr.flag, `${runSettings.warmstartLr.description} (default: the environment's, else ${runSettings.warmstartLr.fallback})`),
+}
+
+/**
+ * The warm start of a run: each setting given, else the environment's training default, else the
+ * global fallback. A Hugging Face model (`fromModel`) gets no warm start unless steps are given.
+ *
+ * @example
+ * warmstartSettingsOf({ steps: Option.none(), batch: Option.some(4), lr: Option.none() }, household, false) // { steps: 1200, batchSize: 4, lr: 0.006 }
+ */
+export const warmstartSettingsOf = (
+  given: { readonly steps: Option.Option<number>; readonly batch: Option.Option<number>; readonly lr: Option.Option<number> },
+  env: Pick<EnvironmentPackage, "trainingDefaults">,
+  fromModel: boolean,
+): { readonly steps: number; readonly batchSize: number; readonly lr: number } => {
+  const warm = env.trainingDefaults?.warmstart ?? {}
+  return {
+    steps: Option.getOrElse(given.steps, () => (fromModel ? 0 : (warm.steps ?? runSettings.warmstartSteps.fallback))),
+    batchSize: Option.getOrElse(given.batch, () => warm.batchSize ?? runSettings.warmstartBatch.fallback),
+    lr: Option.getOrElse(given.lr, () => warm.lr ?? runSettings.warmstartLr.fallback),
+  }
+}
+
 /** The run settings as pass-through flags (for `compare`): absent means train's default. */
-export const passedSettingFlags = eachSetting((s) => optional(s.flag, `${s.description} (train default ${s.fallback})`))
+export const passedSettingFlags = eachSetting((s) => optional(s.flag, `${s.description} (train default ${s.fallback}${s.name.startsWith("warmstart") ? " or the environment's" : ""})`))
 
 /** The flags naming files of a run: the knob file and the warm-start cache. */
 export const runFileFlags = {

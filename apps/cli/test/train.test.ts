@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { household } from "@icrl/envs-agentic"
 import { cliMain, repoRoot, runCli } from "./cli.ts"
 
 const root = mkdtempSync(join(tmpdir(), "icrl-train-cli-"))
@@ -153,5 +154,29 @@ describe("bun run train --model DIR --lora-rank R (end to end, tiny Qwen3 folder
       expect(r.stderr).toContain(flag)
     }
     expect(existsSync(join(root, "never"))).toBe(false)
+  })
+})
+
+describe("bun run train: an environment's training defaults", () => {
+  const savedConfig = (dir: string) =>
+    JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { algorithm: Record<string, unknown>; settings: Record<string, unknown> }
+  // No warm start and no RL step: only the settings the run starts with are looked at.
+  const bare = ["--env", "household", "--preset", "tiny", "--warmstart-steps", "0", "--steps", "0", "--eval-tasks", "1", "--eval-rounds", "1", "--cache-dir", join(root, "cache")]
+
+  test("fill the warm start and knobs not given; flags override them", () => {
+    const defaults = household.trainingDefaults!
+    const fromEnv = join(root, "env-defaults")
+    expect(cli("train", [...bare, "--out", fromEnv]).code).toBe(0)
+    const config = savedConfig(fromEnv)
+    expect(config.settings["warmstartBatchSize"]).toBe(defaults.warmstart!.batchSize!)
+    expect(config.settings["warmstartLr"]).toBe(defaults.warmstart!.lr!)
+    expect(config.algorithm["train_batch_size"]).toBe(defaults.knobs!.train_batch_size!)
+    expect(config.algorithm["lr"]).toBe(defaults.knobs!.lr!)
+
+    const given = join(root, "env-defaults-given")
+    expect(cli("train", [...bare, "--warmstart-batch", "3", "--warmstart-lr", "0.002", "--batch-size", "5", "--lr", "0.0003", "--out", given]).code).toBe(0)
+    const overridden = savedConfig(given)
+    expect([overridden.settings["warmstartBatchSize"], overridden.settings["warmstartLr"]]).toEqual([3, 0.002])
+    expect([overridden.algorithm["train_batch_size"], overridden.algorithm["lr"]]).toEqual([5, 0.0003])
   })
 })

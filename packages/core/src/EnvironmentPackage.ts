@@ -4,6 +4,7 @@ import type { ConfigError, DataError } from "./Errors.ts"
 import type { Reward } from "./Reward.ts"
 import type { RoleTemplates } from "./Role.ts"
 import type { Split, Task } from "./Task.ts"
+import type { TrainingDefaults } from "./TrainingDefaults.ts"
 import type { Trajectory, Turn } from "./Trajectory.ts"
 
 /** What a prompt is rendered from at one turn of an episode. */
@@ -61,6 +62,8 @@ export interface EnvironmentPackage<T extends Task = Task> {
   renderAttempt(task: T, trajectory: Trajectory): string
   /** Overrides of the core role templates. */
   readonly templates?: Partial<RoleTemplates>
+  /** The warm start and RL knobs this environment trains with unless the user says otherwise. */
+  readonly trainingDefaults?: TrainingDefaults
   /** Expert actions that solve the task (single-turn: one completion). */
   expert?(task: T): ReadonlyArray<string>
   /** An oracle critic for warm-start data and the external-critic baseline; never used by ICRL training. */

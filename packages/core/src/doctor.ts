@@ -7,6 +7,7 @@ import { Cause, Data, Effect, Exit, Option } from "effect"
 import type { Environment, StepResult } from "./Environment.ts"
 import type { EnvironmentPackage } from "./EnvironmentPackage.ts"
 import { mixSeed, Rng } from "./Rng.ts"
+import { checkTrainingDefaults } from "./TrainingDefaults.ts"
 import type { Split, Task } from "./Task.ts"
 import type { Trajectory, Turn } from "./Trajectory.ts"
 
@@ -142,7 +143,7 @@ const runCheck = <E>(name: string, body: Effect.Effect<{ readonly detail: string
  * random actions (never fail, well-formed results, admissible actions accepted), reward bounds,
  * the package's Reward agreeing with the step rewards,
  * the step cap, prompts and action parsing, the expert's success rate, the reference critic's
- * coverage and the warm-start data.
+ * coverage, the training defaults and the warm-start data.
  *
  * @example
  * const report = yield* checkEnvironment(env, { episodes: 20 })
@@ -507,6 +508,20 @@ export const checkEnvironment = <T extends Task>(pkg: EnvironmentPackage<T>, opt
         criticCoverage = total === 0 ? 0 : usable / total
         if (usable < total) return yield* fail(`reference critic coverage ${criticCoverage}: empty or over-long critiques for ${bad.slice(0, 3).join(", ")}`)
         return { detail: `non-empty critiques within ${budget} bytes for ${usable}/${total} random attempts` }
+      })),
+    )
+
+    checks.push(
+      yield* runCheck("trainingDefaults", Effect.gen(function* () {
+        const defaults = pkg.trainingDefaults
+        if (defaults === undefined) return { detail: "none: the global defaults apply", skipped: true }
+        yield* checkTrainingDefaults(defaults)
+        const warm = defaults.warmstart ?? {}
+        const parts = [
+          ...(["steps", "batchSize", "lr"] as const).flatMap((k) => (warm[k] === undefined ? [] : [`warm-start ${k} ${warm[k]}`])),
+          ...Object.entries(defaults.knobs ?? {}).map(([k, v]) => `${k} ${String(v)}`),
+        ]
+        return { detail: parts.length === 0 ? "empty" : parts.join(", ") }
       })),
     )
 

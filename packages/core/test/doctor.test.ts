@@ -159,7 +159,7 @@ describe("checkEnvironment", () => {
     expect(report.criticCoverage).toBe(1)
     expect(report.episodes).toBe(8)
     expect(report.checks.map((c) => c.name)).toEqual([
-      "tasks", "reset", "determinism", "fuzz", "admissible", "rewardRange", "reward", "stepCap", "prompts", "expert", "critic", "warmStart",
+      "tasks", "reset", "determinism", "fuzz", "admissible", "rewardRange", "reward", "stepCap", "prompts", "expert", "critic", "trainingDefaults", "warmStart",
     ])
   })
 
@@ -193,6 +193,27 @@ describe("checkEnvironment", () => {
     const scaled = check(walk({ rewardScale: 2 }), { episodes: 6 })
     expect(scaled.ok).toBe(false)
     expect(scaled.failures.some((f) => f.includes("outside [0, 1]"))).toBe(true)
+  })
+
+  test("training defaults: skipped when absent, listed when valid, failed naming the field when not", () => {
+    expect(verdict(walk(), "trainingDefaults").skipped).toBe(true)
+    const tuned = { ...walk(), trainingDefaults: { warmstart: { steps: 1200, batchSize: 8, lr: 6e-3 }, knobs: { train_batch_size: 8 } } }
+    const listed = verdict(tuned, "trainingDefaults")
+    expect(listed.ok).toBe(true)
+    expect(listed.detail).toBe("warm-start steps 1200, warm-start batchSize 8, warm-start lr 0.006, train_batch_size 8")
+    const cases: Array<[unknown, string]> = [
+      [{ warmstart: { batchSize: 0 } }, "trainingDefaults.warmstart.batchSize"],
+      [{ warmstart: { steps: 1.5 } }, "trainingDefaults.warmstart.steps"],
+      [{ warmstart: { lr: -1 } }, "trainingDefaults.warmstart.lr"],
+      [{ knobs: { train_batch_size: 0 } }, "trainingDefaults.knobs.train_batch_size"],
+      [{ knobs: { no_such_knob: 1 } }, "trainingDefaults.knobs"],
+      [{ knobs: { seed: 3 } }, "trainingDefaults.knobs.seed"],
+    ]
+    for (const [defaults, field] of cases) {
+      const result = verdict({ ...walk(), trainingDefaults: defaults } as unknown as EnvironmentPackage, "trainingDefaults")
+      expect(result.ok).toBe(false)
+      expect(result.detail).toContain(field)
+    }
   })
 
   test("a thrown exception and a failed step are reported with what happened", () => {

@@ -1,4 +1,4 @@
-import { defaultAlgorithmConfig, EnvironmentRegistry, trySync } from "@icrl/core"
+import { checkTrainingDefaults, defaultAlgorithmConfig, EnvironmentRegistry, trySync } from "@icrl/core"
 import { checkpointExists } from "@icrl/trainer"
 import { Console, Effect, Option, Stdio } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -108,8 +108,12 @@ export const command = Command.make("compare", flags, (values) =>
     yield* checkEnvOptions(env, envOptions)
 
     // Validate the shared knobs now (as train would), so a bad value fails before any run starts.
-    const { config: shared, fromFile } = yield* algorithmConfigOf(values.knobs, values.files.config)
-    const steps = Option.getOrElse(values.steps, () => (typeof fromFile["total_steps"] === "number" ? shared.total_steps : defaultAlgorithmConfig.total_steps))
+    yield* checkTrainingDefaults(env.trainingDefaults)
+    const envKnobs = env.trainingDefaults?.knobs
+    const { config: shared, fromFile } = yield* algorithmConfigOf(values.knobs, values.files.config, envKnobs)
+    const steps = Option.getOrElse(values.steps, () =>
+      typeof fromFile["total_steps"] === "number" ? shared.total_steps : (envKnobs?.total_steps ?? defaultAlgorithmConfig.total_steps),
+    )
     if (steps < 1) return yield* new FlagError({ flag: "steps", detail: "needs at least one RL step" })
 
     // Shared train flags, in a stable order (the manifest compares them).

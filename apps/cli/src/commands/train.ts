@@ -1,4 +1,4 @@
-import { DataError, EnvironmentRegistry, trySync } from "@icrl/core"
+import { checkTrainingDefaults, DataError, EnvironmentRegistry, trySync } from "@icrl/core"
 import {
   readRunConfig,
   RunDirectoryError,
@@ -18,19 +18,14 @@ import { Count, defaulted, FlagError, optional, toggle } from "../flags.ts"
 import { backendFlag, checkModelFolder, loraConfigOf, loraFlags, modelChoiceFlags, presetOf, threadsFlag } from "../modelFlags.ts"
 import { progressPrinter, summaryTable } from "../progress.ts"
 import { rolloutFlags, rolloutOptionsOf } from "../rolloutFlags.ts"
-import { runFileFlags, runSettingFlags, runSettings } from "../runFlags.ts"
-
-const warmstartDefault = runSettings.warmstartSteps.fallback
+import { runFileFlags, runSettingFlags, warmstartSettingFlags, warmstartSettingsOf } from "../runFlags.ts"
 
 /** The flags of `train`. */
 export const trainFlags = {
   env: envFlag,
   envOptions: envOptionFlags,
   knobs: algorithmFlags,
-  settings: {
-    ...runSettingFlags,
-    warmstartSteps: optional(runSettings.warmstartSteps.flag, `warm-start SFT steps (default ${warmstartDefault} for a preset, 0 for --model)`),
-  },
+  settings: { ...runSettingFlags, ...warmstartSettingFlags },
   files: runFileFlags,
   ...modelChoiceFlags,
   lora: loraFlags,
@@ -58,8 +53,10 @@ export const command = Command.make(
       if (resume !== undefined && saved === undefined) {
         return yield* new RunDirectoryError({ dir: resume, reason: `cannot resume: ${join(resume, runFiles.config)} not found` })
       }
-      // Algorithm knobs: saved run (resume) < config file < flags.
-      const { config: algorithm } = yield* algorithmConfigOf(flags.knobs, flags.files.config, saved?.algorithm)
+      const env = yield* loadForFlag(saved === undefined ? flags.env : Option.some(saved.env))
+      yield* checkTrainingDefaults(env.trainingDefaults)
+      // Algorithm knobs: saved run (resume), else the environment's defaults < config file < flags.
+      const { config: algorithm } = yield* algorithmConfigOf(flags.knobs, flags.files.config, saved?.algorithm ?? env.trainingDefaults?.knobs)
       const model = Option.getOrUndefined(flags.model)
       const preset = yield* presetOf(flags)
       if (saved === undefined && model !== undefined) {
@@ -68,7 +65,11 @@ export const command = Command.make(
       }
       const lora = yield* loraConfigOf(flags.lora, flags.model)
       if (flags.merge && lora === undefined) return yield* new FlagError({ flag: "merge", detail: "needs --lora-rank" })
-      const env = yield* loadForFlag(saved === undefined ? flags.env : Option.some(saved.env))
+      const warm = warmstartSettingsOf(
+        { steps: flags.settings.warmstartSteps, batch: flags.settings.warmstartBatch, lr: flags.settings.warmstartLr },
+        env,
+        model !== undefined,
+      )
       const settings: RunSettings = saved?.settings ?? {
         env: env.name,
         envOptions: yield* envOptionsOf(flags.envOptions),
@@ -82,9 +83,9 @@ export const command = Command.make(
         passK: flags.settings.passK,
         evalRounds: flags.settings.evalRounds,
         checkpointEvery: flags.settings.checkpointEvery,
-        warmstartSteps: Option.getOrElse(flags.settings.warmstartSteps, () => (model === undefined ? warmstartDefault : 0)),
-        warmstartBatchSize: flags.settings.warmstartBatch,
-        warmstartLr: flags.settings.warmstartLr,
+        warmstartSteps: warm.steps,
+        warmstartBatchSize: warm.batchSize,
+        warmstartLr: warm.lr,
         tokenBudget: flags.tokenBudget,
         sampleBatchSize: 64,
       }

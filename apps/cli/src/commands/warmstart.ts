@@ -1,4 +1,4 @@
-import { CheckpointError, EnvironmentRegistry, trySync } from "@icrl/core"
+import { CheckpointError, checkTrainingDefaults, EnvironmentRegistry, trySync } from "@icrl/core"
 import { ByteTokenizer, checkpointEffect, HfTokenizer, initialModel, saveCheckpoint, selectBackend, warmStart, type Tokenizer } from "@icrl/trainer"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -6,6 +6,7 @@ import { basename, join, resolve } from "node:path"
 import { checkEnvOptions, envFlag, envOptionFlags, envOptionsOf, loadForFlag } from "../envOptions.ts"
 import { Count, defaulted, optional, PositiveCount, PositiveNumber, toggle } from "../flags.ts"
 import { backendFlag, checkModelFolder, loraConfigOf, loraFlags, modelChoiceFlags, presetOf, threadsFlag } from "../modelFlags.ts"
+import { runSettings, warmstartSettingsOf } from "../runFlags.ts"
 
 const percent = (x: number): string => `${(100 * x).toFixed(1)}%`
 
@@ -17,9 +18,15 @@ export const command = Command.make(
     envOptions: envOptionFlags,
     ...modelChoiceFlags,
     lora: loraFlags,
-    steps: defaulted(Flag.Int("steps").pipe(Flag.withSchema(Count)), 600, "SFT updates"),
-    batchSize: defaulted(Flag.Int("batch-size").pipe(Flag.withSchema(PositiveCount)), 32, "demonstrations per update"),
-    lr: defaulted(Flag.Finite("lr").pipe(Flag.withSchema(PositiveNumber)), 3e-3, "peak learning rate (warmup 5%, cosine to 10%)"),
+    steps: optional(Flag.Int("steps").pipe(Flag.withSchema(Count)), `SFT updates (default: the environment's, else ${runSettings.warmstartSteps.fallback})`),
+    batchSize: optional(
+      Flag.Int("batch-size").pipe(Flag.withSchema(PositiveCount)),
+      `demonstrations per update (default: the environment's, else ${runSettings.warmstartBatch.fallback})`,
+    ),
+    lr: optional(
+      Flag.Finite("lr").pipe(Flag.withSchema(PositiveNumber)),
+      `peak learning rate, warmup 5%, cosine to 10% (default: the environment's, else ${runSettings.warmstartLr.fallback})`,
+    ),
     seed: defaulted(Flag.Int("seed"), 0, "seed for the model, data order and tasks"),
     demos: defaulted(Flag.Int("demos").pipe(Flag.withSchema(PositiveCount)), 2048, "demonstrations asked of the environment"),
     evalTasks: defaulted(Flag.Int("eval-tasks").pipe(Flag.withSchema(Count)), 200, "held-out tasks for the closing evaluation (0: skip)"),
@@ -36,6 +43,8 @@ export const command = Command.make(
       const lora = yield* loraConfigOf(values.lora, values.model)
       if (folder !== undefined) yield* checkModelFolder("model", folder)
       const env = yield* loadForFlag(values.env)
+      yield* checkTrainingDefaults(env.trainingDefaults)
+      const { steps, batchSize, lr } = warmstartSettingsOf({ steps: values.steps, batch: values.batchSize, lr: values.lr }, env, false)
       const name = folder === undefined ? preset : basename(resolve(folder))
       const out = resolve(Option.getOrElse(values.out, () => join(registry.root, "runs", `warmstart-${env.name}-${name}-s${values.seed}`)))
       const backend = yield* Effect.promise(() => selectBackend(values.backend, { threads: values.threads }))
@@ -50,14 +59,14 @@ export const command = Command.make(
       yield* Console.error(`model: ${name}, ${model.parameterCount().toLocaleString("en-US")} parameters${trainable}`)
       const envOptions = yield* envOptionsOf(values.envOptions)
       yield* checkEnvOptions(env, envOptions)
-      const every = Math.max(1, Math.floor(values.steps / 20))
+      const every = Math.max(1, Math.floor(steps / 20))
       const result = yield* warmStart({
         env,
         model,
         tokenizer,
-        steps: values.steps,
-        batchSize: values.batchSize,
-        lr: values.lr,
+        steps,
+        batchSize,
+        lr,
         seed: values.seed,
         demonstrationCount: values.demos,
         evalTasks: values.evalTasks,
@@ -81,9 +90,9 @@ export const command = Command.make(
           envOptions,
           preset: name,
           seed: values.seed,
-          steps: values.steps,
-          batchSize: values.batchSize,
-          lr: values.lr,
+          steps,
+          batchSize,
+          lr,
           ...(lora === undefined ? {} : { lora }),
         },
         extra: {
