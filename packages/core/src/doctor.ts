@@ -514,7 +514,7 @@ export const checkEnvironment = <T extends Task>(pkg: EnvironmentPackage<T>, opt
     checks.push(
       yield* runCheck("trainingDefaults", Effect.gen(function* () {
         const defaults = pkg.trainingDefaults
-        if (defaults === undefined) return { detail: "none: the global defaults apply", skipped: true }
+        if (defaults === undefined) return { detail: "none: the global defaults apply" }
         yield* checkTrainingDefaults(defaults)
         const warm = defaults.warmstart ?? {}
         const parts = [

@@ -195,8 +195,8 @@ describe("checkEnvironment", () => {
     expect(scaled.failures.some((f) => f.includes("outside [0, 1]"))).toBe(true)
   })
 
-  test("training defaults: skipped when absent, listed when valid, failed naming the field when not", () => {
-    expect(verdict(walk(), "trainingDefaults").skipped).toBe(true)
+  test("training defaults: pass when absent, listed when valid, failed naming the field when not", () => {
+    expect(verdict(walk(), "trainingDefaults")).toMatchObject({ ok: true, skipped: false, detail: "none: the global defaults apply" })
     const tuned = { ...walk(), trainingDefaults: { warmstart: { steps: 1200, batchSize: 8, lr: 6e-3 }, knobs: { train_batch_size: 8 } } }
     const listed = verdict(tuned, "trainingDefaults")
     expect(listed.ok).toBe(true)
