@@ -65,9 +65,13 @@ describe.each(environmentKinds)("the %s template", (kind) => {
 describe("docs/environments.md", () => {
   const guide = readFileSync(join(repoRoot, "docs", "environments.md"), "utf8")
   const blocks = (lang: string) => [...guide.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!)
-  const generated = [...scaffoldFiles("quiz", "single-turn", "../..").values(), ...scaffoldFiles("maze", "multi-turn", "../..").values()]
+  const generated = [
+    ...scaffoldFiles("quiz", "single-turn", "../..").values(),
+    ...scaffoldFiles("maze", "multi-turn", "../..").values(),
+    readFileSync(join(repoRoot, "packages", "envs-agentic", "src", "household", "package.ts"), "utf8"),
+  ]
 
-  test("every TypeScript and JSON block is quoted from the packages `envs new quiz` and `envs new maze --kind multi-turn` write", () => {
+  test("every TypeScript and JSON block is quoted from the packages `envs new quiz` and `envs new maze --kind multi-turn` write, or from household's", () => {
     const quoted = [...blocks("ts"), ...blocks("json")]
     expect(quoted.length).toBeGreaterThan(5)
     for (const block of quoted) expect(generated.some((text) => text.includes(block))).toBe(true)
