@@ -14,7 +14,7 @@ describe("play (a real subprocess with piped stdin)", () => {
     expect(stdout).toContain("===== what the model sees (step 1) =====\nTask: ")
     expect(stdout).toContain("===== what the model sees (step 2) =====\nRecent (1 step taken):\n> fly to the moon\nTask: ")
     expect(stdout).toContain(`Task: ${task.text}\nNow: You are in the middle of a room.`)
-    expect(stdout).toContain("> fly to the moon\nNothing happens.\n[reward -0.1, INVALID]")
+    expect(stdout).toContain("> fly to the moon\nNothing happens.\n[reward 0, INVALID]")
     expect(stdout).toContain(`> ${plan.at(-1)}\n`)
     expect(stdout).toContain("[reward 1, valid, terminated]")
     expect(stdout).toContain(`===== episode over: ${plan.length + 1} steps, won true, score 1`)

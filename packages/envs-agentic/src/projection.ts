@@ -32,8 +32,12 @@ export const ProjectionOptions = Schema.Struct({
   show_admissible: withDefault(Schema.Boolean, true),
   /** End the prompt with a one-line reminder of the reply format. */
   format_hint: withDefault(Schema.Boolean, true),
-  /** Reward added (as a negative) to a step whose action was missing or inadmissible. */
-  invalid_action_penalty: withDefault(NonNegative, 0.1),
+  /**
+   * Reward added (as a negative) to a step whose action was missing or inadmissible. 0 by default,
+   * as the reference runs its environments: an episode's reward is then its last step's (0/1 for
+   * household, the score for shop and searchqa), which the transfer filter's mean of 0.3 assumes.
+   */
+  invalid_action_penalty: withDefault(NonNegative, 0),
   /** Longest tips line shown in a retry prompt. */
   critique_chars: withDefault(PositiveInt, 240),
   /** Longest observation per step in the attempt text the critic reads. */

@@ -403,7 +403,7 @@ describe("shop package", () => {
   test("declares its bounds, and the projection knobs reach the environment", () => {
     expect(shop.name).toBe("shop")
     expect(shop.maxSteps).toBe(30)
-    expect(shop.rewardRange).toEqual([-0.1, 1])
+    expect(shop.rewardRange).toEqual([0, 1])
     const lenient = makeShopPackage({ projection: { invalid_action_penalty: 0.25 } })
     const env = lenient.make(shopTasks("train", { seed: 0, count: 1 })[0]!)
     Effect.runSync(env.reset({ seed: 0 }))

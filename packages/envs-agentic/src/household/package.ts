@@ -55,7 +55,7 @@ export const makeHouseholdPackage = (options: AgenticPackageOptions = {}): Envir
     name: "household",
     description: `ALFWorld-style household text world: pick, clean, heat, cool, look and pick-two tasks in generated rooms (difficulty 1-3); reward 1 on success; ${rules.maxSteps}-turn cap, stop after ${rules.repeatLimit} identical actions`,
     kind: "multi-turn",
-    rewardRange: [-projection.invalid_action_penalty, 1],
+    rewardRange: [0 - projection.invalid_action_penalty, 1],
     maxSteps: rules.maxSteps,
     maxTokens,
     tasks: (split, taskOptions) => trySync(() => householdTasks(split, taskOptions), [ConfigError, DataError]),

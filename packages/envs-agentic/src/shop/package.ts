@@ -33,7 +33,7 @@ export const makeShopPackage = (options: AgenticPackageOptions = {}): Environmen
     name: "shop",
     description: `WebShop-style store: search a generated catalog (BM25; 840 products at difficulty 1, 5,250 at 2-3), open items, pick options, Buy Now; WebShop reward; ${rules.maxSteps}-turn cap, stop after ${rules.repeatLimit} identical actions`,
     kind: "multi-turn",
-    rewardRange: [-projection.invalid_action_penalty, 1],
+    rewardRange: [0 - projection.invalid_action_penalty, 1],
     maxSteps: rules.maxSteps,
     maxTokens,
     tasks: (split, taskOptions) => trySync(() => shopTasks(split, taskOptions), [ConfigError, DataError]),
