@@ -156,6 +156,18 @@ export const formatCompletion = (think: string, action: string, stop = "\n\n"): 
   `<think>${think}</think><action>${action}</action>${stop}`
 
 /**
+ * The step rewards an agentic package declares: down to minus the invalid-action penalty (0, not
+ * -0, without one), up to 1.
+ *
+ * @example
+ * agenticRewardRange({ invalid_action_penalty: 0.1 }) // [-0.1, 1]
+ */
+export const agenticRewardRange = (projection: Pick<ProjectionOptions, "invalid_action_penalty">): readonly [number, number] => [
+  0 - projection.invalid_action_penalty,
+  1,
+]
+
+/**
  * The reward a step contributes after the invalid-action penalty.
  *
  * @example

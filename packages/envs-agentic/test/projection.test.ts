@@ -3,6 +3,7 @@ import type { Trajectory, Turn } from "@icrl/core"
 import { Effect } from "effect"
 import fc from "fast-check"
 import {
+  agenticRewardRange,
   decodeProjectionOptions,
   defaultProjection,
   formatCompletion,
@@ -201,6 +202,8 @@ describe("options and penalty", () => {
   })
 
   test("the invalid-action penalty applies to invalid steps only", () => {
+    expect(agenticRewardRange({ invalid_action_penalty: 0.1 })).toEqual([-0.1, 1])
+    expect(Object.is(agenticRewardRange({ invalid_action_penalty: 0 })[0], 0)).toBe(true)
     expect(penalizedReward(1, true, 0.1)).toBe(1)
     expect(penalizedReward(0, false, 0.1)).toBe(-0.1)
     expect(penalizedReward(0, false, 0)).toBe(0)

@@ -6,7 +6,7 @@ import { ConfigError, DataError, trySync, type EnvironmentPackage, type Trajecto
 import { Schema } from "effect"
 import { agenticTemplates } from "../critique.ts"
 import { episodeRulesOf } from "../episodeRules.ts"
-import { parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
+import { agenticRewardRange, parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
 import { warmStartOf } from "../warmStart.ts"
 import { HouseholdEnvironment } from "./environment.ts"
@@ -55,7 +55,7 @@ export const makeHouseholdPackage = (options: AgenticPackageOptions = {}): Envir
     name: "household",
     description: `ALFWorld-style household text world: pick, clean, heat, cool, look and pick-two tasks in generated rooms (difficulty 1-3); reward 1 on success; ${rules.maxSteps}-turn cap, stop after ${rules.repeatLimit} identical actions`,
     kind: "multi-turn",
-    rewardRange: [0 - projection.invalid_action_penalty, 1],
+    rewardRange: agenticRewardRange(projection),
     maxSteps: rules.maxSteps,
     maxTokens,
     tasks: (split, taskOptions) => trySync(() => householdTasks(split, taskOptions), [ConfigError, DataError]),

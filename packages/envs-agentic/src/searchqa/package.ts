@@ -7,7 +7,7 @@ import { ConfigError, DataError, trySync, type EnvironmentPackage } from "@icrl/
 import { Effect, Schema } from "effect"
 import { agenticTemplates } from "../critique.ts"
 import { defaultEpisodeRules } from "../episodeRules.ts"
-import { parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
+import { agenticRewardRange, parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
 import { warmStartOf } from "../warmStart.ts"
 import { searchQaCritique } from "./critic.ts"
@@ -65,7 +65,7 @@ export const makeSearchQaPackage = (options: SearchQaPackageOptions = {}): Envir
     name: "searchqa",
     description: `Multi-hop search QA: search[query] shows the top ${config.topK} BM25 passages of a generated corpus (1, 1-2, 1-3 hops at difficulty 1, 2, 3; or corpus=PATH with questions=PATH), answer[text] ends; exact-match reward, token F1 score; ${config.maxSearches} searches, stop after ${config.repeatLimit} identical actions`,
     kind: "multi-turn",
-    rewardRange: [0 - projection.invalid_action_penalty, 1],
+    rewardRange: agenticRewardRange(projection),
     maxSteps,
     maxTokens,
     tasks: (split, taskOptions) => trySync(() => searchQaTasks(split, taskOptions), [ConfigError, DataError]),

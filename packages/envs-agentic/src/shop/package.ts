@@ -7,7 +7,7 @@ import { Schema } from "effect"
 import type { AgenticPackageOptions } from "../household/package.ts"
 import { agenticTemplates } from "../critique.ts"
 import { episodeRulesOf } from "../episodeRules.ts"
-import { parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
+import { agenticRewardRange, parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
 import { warmStartOf } from "../warmStart.ts"
 import { shopCritique } from "./critic.ts"
@@ -33,7 +33,7 @@ export const makeShopPackage = (options: AgenticPackageOptions = {}): Environmen
     name: "shop",
     description: `WebShop-style store: search a generated catalog (BM25; 840 products at difficulty 1, 5,250 at 2-3), open items, pick options, Buy Now; WebShop reward; ${rules.maxSteps}-turn cap, stop after ${rules.repeatLimit} identical actions`,
     kind: "multi-turn",
-    rewardRange: [0 - projection.invalid_action_penalty, 1],
+    rewardRange: agenticRewardRange(projection),
     maxSteps: rules.maxSteps,
     maxTokens,
     tasks: (split, taskOptions) => trySync(() => shopTasks(split, taskOptions), [ConfigError, DataError]),
