@@ -282,7 +282,8 @@ export class AdamW {
 
 /**
  * The RL optimizer: AdamW at a constant learning rate, no weight decay, beta2 0.999, continuing
- * the moments of the optimizer that trained the initial weights (the warm start's) when given.
+ * the second moments of the optimizer that trained the initial weights (the warm start's) when
+ * given, with the first moments at zero.
  * Adam divides each update by a running gradient scale, so from fresh moments every weight
  * moves by about `lr` per step whatever the size of its gradient. Policy gradients of a small
  * model are mostly noise (on `math`, two independent 128-sample batches gave gradients with
@@ -295,12 +296,18 @@ export class AdamW {
  * supervised steps' moments with beta2 0.999 45% after 10 and 20 steps; 16 x 8 samples, those
  * moments with beta2 0.95, 40% after 10.
  *
+ * The first moment is not continued: it is the warm start's last batches' direction, and at an
+ * RL learning rate above the warm start's final one it kept moving the weights with no RL
+ * gradient at all. Measured on household level 1 (ICRL, seed 0, 10 steps, 200 held-out tasks,
+ * from 34.0%): at lr 3e-3 with the advantages scaled by 1e-6, the inherited momentum alone
+ * took greedy success to 3.0%; at lr 1e-3, 32.0% with the inherited momentum and 39.0% without.
+ *
  * @example
  * const opt = rlOptimizer(model.variables, 1e-4, warmStartResult.optimizer.getState())
  */
 export const rlOptimizer = (variables: ReadonlyArray<tf.Variable>, lr: number, inherited?: AdamWState): AdamW => {
   const optimizer = new AdamW(variables, { lr, betas: [0.9, 0.999], warmupSteps: 0, totalSteps: 0, weightDecay: 0, maxGradNorm: 1 })
-  if (inherited !== undefined) optimizer.setState({ ...inherited, skippedSteps: 0 })
+  if (inherited !== undefined) optimizer.setState({ ...inherited, m: inherited.m.map((a) => new Float32Array(a.length)), skippedSteps: 0 })
   return optimizer
 }
 

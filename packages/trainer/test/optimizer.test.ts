@@ -181,4 +181,17 @@ describe("rlOptimizer", () => {
     // Proportional to the gradient, not its sign.
     expect(continued[2]! / continued[0]!).toBeCloseTo(2, 3)
   })
+
+  test("the inherited first moment is not continued: with no gradient the weights stay put", () => {
+    const w = tf.variable(tf.zeros([3]))
+    // The warm start's momentum points somewhere; its gradient scale is 1.
+    const inherited = { step: 400, skippedSteps: 0, m: [new Float32Array([0.5, -0.5, 1])], v: [new Float32Array([1, 1, 1])] }
+    const opt = rlOptimizer([w], 3e-3, inherited)
+    const g = tf.zeros([3])
+    for (let i = 0; i < 5; i++) opt.applyGradients([g], 0)
+    expect(Array.from(w.dataSync())).toEqual([0, 0, 0])
+    for (const v of opt.getState().v[0]!) expect(v).toBeCloseTo(0.999 ** 5, 6) // the gradient scale carries on
+    opt.dispose()
+    tf.dispose([w, g])
+  })
 })
