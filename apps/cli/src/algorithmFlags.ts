@@ -25,6 +25,8 @@ export const shortNames: Readonly<Partial<Record<keyof AlgorithmConfig, string>>
   adv_group_key: "group-key",
   use_pseudo_reward: "pseudo-reward",
   pseudo_reward: "pseudo-reward-value",
+  step_advantage_weight: "step-weight",
+  step_gamma: "step-gamma",
   adv_estimator: "adv-estimator",
   rolewise_norm: "rolewise",
   freeze_critic: "frozen-critic",

@@ -61,6 +61,7 @@ describe("algorithm flags, derived from the AlgorithmConfig schema", () => {
     expect(ungated.calibration_cap).toBe(3)
     expect((await config(["--no-transfer-mask", "--no-pseudo-reward"])).use_transfer_mask).toBe(false)
     expect((await config(["--pseudo-reward-value", "0.5"])).pseudo_reward).toBe(0.5)
+    expect(await config(["--step-weight", "1", "--step-gamma", "0.9"])).toMatchObject({ step_advantage_weight: 1, step_gamma: 0.9 })
   })
 
   test("a kl coefficient above 0 turns the KL term on unless use_kl_loss is given", async () => {

@@ -106,6 +106,12 @@ export const AlgorithmConfig = Schema.Struct({
   rolewise_norm: knob(Schema.Boolean, true, "normalize each role inside its own group; false pools the roles (ablation)"),
   use_pseudo_reward: knob(Schema.Boolean, true, "add one pseudo reward to every group's mean and std (an all-fail group gets negative advantages)"),
   pseudo_reward: knob(Schema.Finite, 1, "the value of the pseudo reward (the success reward)"),
+  step_advantage_weight: knob(
+    NonNegative,
+    0,
+    "omega: add omega x a step-level advantage to each turn of a multi-turn episode (GiGPO: discounted returns normalized among the turns of the task's group that acted in the same state); 0: every turn gets its episode's advantage",
+  ),
+  step_gamma: knob(Positive.check(Schema.isLessThanOrEqualTo(1)), 0.95, "gamma of the discounted returns behind the step-level advantage"),
   train_refiner: knob(Schema.Boolean, false, "train the refiner role's on-policy tokens too"),
   freeze_critic: knob(Schema.Boolean, false, "keep the critic out of the loss (ablation)"),
   critic_reward: knob(CriticRewardMode, "success-or-gain", "the critic's reward: success-or-gain (1 if the next round succeeds, else r' - r) or gain (r' - r)"),

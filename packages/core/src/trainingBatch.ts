@@ -5,6 +5,7 @@ import { criticReward, type CritiqueOutcome } from "./criticReward.ts"
 import { shouldCritique } from "./critiqueGate.ts"
 import type { EnvironmentPackage } from "./EnvironmentPackage.ts"
 import { roleWiseAdvantages, type TaggedReward } from "./grouping.ts"
+import { anchorOf, stepAdvantages } from "./stepAdvantages.ts"
 import type { Policy, TrainingSample } from "./Policy.ts"
 import { mixSeed } from "./Rng.ts"
 import { critiqueAndRefine, runEpisodes, type Critique, type CriticSource, type Episode, type EpisodeError, type EpisodeSpec } from "./rollout.ts"
@@ -162,13 +163,32 @@ export const collectTrainingBatch = <T extends Task>(
       ...(config.use_pseudo_reward ? { pseudoReward: config.pseudo_reward } : {}),
     })
 
+    // Step-level terms (step_advantage_weight > 0): per turn, within the episodes of one
+    // advantage group of solver samples (a task's round-1 attempts; its transferred refinements of a round).
+    const stepTerm = new Map<Attempt<T>, ReadonlyArray<number>>()
+    if (config.step_advantage_weight > 0) {
+      const trained = [...attempts.slice(0, firsts.length), ...refined.filter((a, j) => transferIdx[j]! >= 0 && kept.get(taskOf(a)))]
+      const solverGroups = new Map<string, Array<Attempt<T>>>()
+      for (const a of trained) {
+        const key = `${taskOf(a)}\u0000${a.round}`
+        solverGroups.set(key, [...(solverGroups.get(key) ?? []), a])
+      }
+      const options = { gamma: config.step_gamma, estimator: config.adv_estimator, epsilon: config.adv_epsilon }
+      for (const group of solverGroups.values()) {
+        const terms = stepAdvantages(group.map((a) => a.episode.turns.map((t, k) => ({ anchor: anchorOf(t.context), reward: a.episode.trajectory.turns[k]?.reward ?? 0 }))), options)
+        group.forEach((a, k) => stepTerm.set(a, terms[k]!.map((x) => config.step_advantage_weight * x)))
+      }
+    }
+    const turnAdvantage = (a: Attempt<T>, advantage: number, turn: number) => advantage + (stepTerm.get(a)?.[turn] ?? 0)
+
     const samples: Array<TrainingSample> = []
     const push = (sample: TrainingSample) => {
       if (sample.tokenIds.length > 0) samples.push(sample)
     }
     firsts.forEach((e, i) => {
-      for (const t of e.turns)
-        push({ role: "solver", prompt: t.prompt, tokenIds: t.completion.tokenIds, oldLogprobs: t.completion.logprobs, advantage: advantages[solverIdx[i]!]!, transferred: false })
+      e.turns.forEach((t, k) =>
+        push({ role: "solver", prompt: t.prompt, tokenIds: t.completion.tokenIds, oldLogprobs: t.completion.logprobs, advantage: turnAdvantage(attempts[i]!, advantages[solverIdx[i]!]!, k), transferred: false }),
+      )
     })
     let transferred = 0
     refined.forEach((a, j) => {
@@ -177,14 +197,14 @@ export const collectTrainingBatch = <T extends Task>(
       if (criticIdx[j]! >= 0 && completion !== undefined)
         push({ role: "critic", prompt: a.critique.prompt, tokenIds: completion.tokenIds, oldLogprobs: completion.logprobs, advantage: advantages[criticIdx[j]!]!, transferred: false })
       if (transferIdx[j]! >= 0) transferred++
-      for (const t of a.episode.turns) {
+      a.episode.turns.forEach((t, k) => {
         if (transferIdx[j]! >= 0) {
           const { guidance: _guidance, ...free } = t.context
-          push({ role: "solver", prompt: env.renderPrompt({ ...free, task: a.episode.spec.task }), tokenIds: t.completion.tokenIds, oldLogprobs: t.completion.logprobs, advantage: advantages[transferIdx[j]!]!, transferred: true })
+          push({ role: "solver", prompt: env.renderPrompt({ ...free, task: a.episode.spec.task }), tokenIds: t.completion.tokenIds, oldLogprobs: t.completion.logprobs, advantage: turnAdvantage(a, advantages[transferIdx[j]!]!, k), transferred: true })
         }
         if (refinerIdx[j]! >= 0)
           push({ role: "refiner", prompt: t.prompt, tokenIds: t.completion.tokenIds, oldLogprobs: t.completion.logprobs, advantage: advantages[refinerIdx[j]!]!, transferred: false })
-      }
+      })
     })
 
     const wonWithin = firsts.map((_, i) => attempts.some((a) => a.root === i && a.episode.trajectory.won))

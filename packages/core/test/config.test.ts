@@ -26,6 +26,7 @@ describe("AlgorithmConfig", () => {
       use_pseudo_reward: true,
       pseudo_reward: 1,
       role_loss_agg: "pooled",
+      step_advantage_weight: 0,
     })
   })
 
@@ -57,6 +58,9 @@ describe("AlgorithmConfig", () => {
       [{ critique_attempts: "some" }, "critique_attempts"],
       [{ critic_source: "oracle" }, "critic_source"],
       [{ adv_group_key: "task" }, "adv_group_key"],
+      [{ step_advantage_weight: -1 }, "step_advantage_weight"],
+      [{ step_gamma: 0 }, "step_gamma"],
+      [{ step_gamma: 1.5 }, "step_gamma"],
     ]
     for (const [input, field] of cases) {
       const error = failure(input)

@@ -4,6 +4,7 @@ import fc from "fast-check"
 import {
   collectTrainingBatch,
   groupAdvantages,
+  stepAdvantages,
   type TrainingSample,
   decodeAlgorithmConfig,
   defaultTemplates,
@@ -76,6 +77,25 @@ const scripted = (solverRight = (seed: number) => seed % 2 === 0, criticRight = 
       }),
   }
   return { policy, calls }
+}
+
+/** echo in two turns: the first action is not scored, the second is. */
+const twoTurns: typeof echoEnv = {
+  ...echoEnv,
+  kind: "multi-turn",
+  maxSteps: 2,
+  make: (task) => {
+    let turn = 0
+    return {
+      reset: () => Effect.succeed({ observation: task.text, info: { won: false, actionValid: true } }),
+      step: (action) =>
+        Effect.sync(() => {
+          turn++
+          const won = turn === 2 && action.trim() === task.answer
+          return { observation: "again", reward: won ? 1 : 0, terminated: turn === 2, truncated: false, info: { won, actionValid: true } }
+        }),
+    }
+  },
 }
 
 const config = (input: Record<string, unknown>) => Effect.runSync(decodeAlgorithmConfig(input))
@@ -246,6 +266,36 @@ describe("collectTrainingBatch", () => {
     const { samples } = Effect.runSync(collectTrainingBatch(echoEnv, policy, tasks, config({ freeze_critic: true, critique_attempts: "all" }), 1))
     expect(samples.some((s) => s.role === "critic")).toBe(false)
     expect(calls[1]!.length).toBe(8)
+  })
+
+  test("step-level advantages: each turn adds omega x its step advantage among the group's turns in the same state", () => {
+    const tasks = Effect.runSync(twoTurns.tasks("train", { seed: 0, count: 2 }))
+    const batch = (omega: number) =>
+      Effect.runSync(collectTrainingBatch(twoTurns, scripted().policy, tasks, config({ rollout_n: 4, train_batch_size: 2, use_transfer_mask: false, step_advantage_weight: omega, step_gamma: 0.5 }), 0)).samples
+    const plain = batch(0)
+    const stepped = batch(0.5)
+    expect(stepped.map((s) => s.tokenIds)).toEqual(plain.map((s) => s.tokenIds))
+    // Round 1 of each task: the first turns share one state (the task's text), the second turns another ("again").
+    for (const task of tasks) {
+      // An episode's turns are consecutive samples: [first, second] per attempt.
+      const episodes = (samples: ReadonlyArray<TrainingSample>) => {
+        const turns = samples.filter((s) => s.role === "solver" && !s.transferred && problemOf(s.prompt) === task.text)
+        return Array.from({ length: turns.length / 2 }, (_, k) => turns.slice(2 * k, 2 * k + 2))
+      }
+      expect(episodes(plain)).toHaveLength(4)
+      const won = episodes(plain).map(([, second]) => (new TextDecoder().decode(Uint8Array.from(second!.tokenIds)) === task.text ? 1 : 0))
+      expect(new Set(won).size).toBe(2) // a mixed group, so the step terms are not all 0
+      const expected = stepAdvantages(
+        won.map((r) => [{ anchor: "first", reward: 0 }, { anchor: "second", reward: r }]),
+        { gamma: 0.5, estimator: "grpo", epsilon: 1e-6 },
+      )
+      episodes(stepped).forEach((turns, k) => {
+        turns.forEach((s, t) => expect(s.advantage).toBeCloseTo(episodes(plain)[k]![t]!.advantage + 0.5 * expected[k]![t]!, 12))
+      })
+    }
+    // Critiques have no turns to credit: their advantages do not change.
+    const critic = (samples: ReadonlyArray<TrainingSample>) => samples.filter((s) => s.role === "critic").map((s) => s.advantage)
+    expect(critic(stepped)).toEqual(critic(plain))
   })
 
   test("the same seed and step give the same batch", () => {
