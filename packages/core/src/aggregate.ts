@@ -1,4 +1,5 @@
 import type { LossAggMode } from "./AlgorithmConfig.ts"
+import { groupIndices } from "./grouping.ts"
 
 /**
  * Reduces per-token losses (one array per sequence, valid tokens only) to one number.
@@ -43,17 +44,6 @@ export const aggregateLoss = (
       return total / (sequences.length * scale)
     }
   }
-}
-
-/** The indices of each distinct label, in order of first appearance. */
-const groupIndices = (groups: ReadonlyArray<string>): Array<Array<number>> => {
-  const byLabel = new Map<string, Array<number>>()
-  groups.forEach((g, i) => {
-    const members = byLabel.get(g)
-    if (members === undefined) byLabel.set(g, [i])
-    else members.push(i)
-  })
-  return [...byLabel.values()]
 }
 
 /**

@@ -39,15 +39,8 @@ export const groupKeyOf = (item: TaggedReward, options: Pick<GroupingOptions, "k
  * ) // [0.5, -0.5, 0]
  */
 export const roleWiseAdvantages = (items: ReadonlyArray<TaggedReward>, options: GroupingOptions): Array<number> => {
-  const groups = new Map<string, Array<number>>()
-  items.forEach((item, index) => {
-    const key = groupKeyOf(item, options)
-    const members = groups.get(key)
-    if (members === undefined) groups.set(key, [index])
-    else members.push(index)
-  })
   const out = new Array<number>(items.length).fill(0)
-  for (const members of groups.values()) {
+  for (const members of groupIndices(items.map((item) => groupKeyOf(item, options)))) {
     const advantages = groupAdvantages(
       members.map((i) => items[i]!.reward),
       options,
@@ -55,4 +48,20 @@ export const roleWiseAdvantages = (items: ReadonlyArray<TaggedReward>, options: 
     members.forEach((i, k) => (out[i] = advantages[k]!))
   }
   return out
+}
+
+/**
+ * The indices of each distinct label, in order of first appearance.
+ *
+ * @example
+ * groupIndices(["a", "b", "a"]) // [[0, 2], [1]]
+ */
+export const groupIndices = (labels: ReadonlyArray<string>): Array<Array<number>> => {
+  const byLabel = new Map<string, Array<number>>()
+  labels.forEach((label, i) => {
+    const members = byLabel.get(label)
+    if (members === undefined) byLabel.set(label, [i])
+    else members.push(i)
+  })
+  return [...byLabel.values()]
 }

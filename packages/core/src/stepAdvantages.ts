@@ -1,5 +1,6 @@
 import { groupAdvantages, type AdvantageOptions } from "./advantages.ts"
 import type { TurnContext } from "./EnvironmentPackage.ts"
+import { groupIndices } from "./grouping.ts"
 
 /** One turn of an episode, for step-level credit: the state it acted in and the reward it got. */
 export interface StepTurn {
@@ -49,22 +50,13 @@ export const stepAdvantages = (
   episodes: ReadonlyArray<ReadonlyArray<StepTurn>>,
   options: Omit<AdvantageOptions, "pseudoReward"> & { readonly gamma: number },
 ): Array<Array<number>> => {
-  const returns = episodes.map((turns) => discountedReturns(turns.map((t) => t.reward), options.gamma))
-  const byAnchor = new Map<string, Array<readonly [number, number]>>()
-  episodes.forEach((turns, e) =>
-    turns.forEach((turn, t) => {
-      const members = byAnchor.get(turn.anchor)
-      if (members === undefined) byAnchor.set(turn.anchor, [[e, t]])
-      else members.push([e, t])
-    }),
-  )
-  const out = episodes.map((turns) => new Array<number>(turns.length).fill(0))
-  for (const members of byAnchor.values()) {
-    const advantages = groupAdvantages(
-      members.map(([e, t]) => returns[e]![t]!),
-      { estimator: options.estimator, epsilon: options.epsilon },
-    )
-    members.forEach(([e, t], k) => (out[e]![t] = advantages[k]!))
+  // Every turn of the group in one flat list, normalized per anchor, then cut back into episodes.
+  const returns = episodes.flatMap((turns) => discountedReturns(turns.map((t) => t.reward), options.gamma))
+  const flat = new Array<number>(returns.length).fill(0)
+  for (const members of groupIndices(episodes.flatMap((turns) => turns.map((t) => t.anchor)))) {
+    const advantages = groupAdvantages(members.map((i) => returns[i]!), { estimator: options.estimator, epsilon: options.epsilon })
+    members.forEach((i, k) => (flat[i] = advantages[k]!))
   }
-  return out
+  let offset = 0
+  return episodes.map((turns) => flat.slice(offset, (offset += turns.length)))
 }

@@ -4,7 +4,7 @@ import { mean } from "./advantages.ts"
 import { criticReward, type CritiqueOutcome } from "./criticReward.ts"
 import { shouldCritique } from "./critiqueGate.ts"
 import type { EnvironmentPackage } from "./EnvironmentPackage.ts"
-import { roleWiseAdvantages, type TaggedReward } from "./grouping.ts"
+import { groupIndices, roleWiseAdvantages, type TaggedReward } from "./grouping.ts"
 import { anchorOf, stepAdvantages } from "./stepAdvantages.ts"
 import type { Policy, TrainingSample } from "./Policy.ts"
 import { mixSeed } from "./Rng.ts"
@@ -168,13 +168,9 @@ export const collectTrainingBatch = <T extends Task>(
     const stepTerm = new Map<Attempt<T>, ReadonlyArray<number>>()
     if (config.step_advantage_weight > 0) {
       const trained = [...attempts.slice(0, firsts.length), ...refined.filter((a, j) => transferIdx[j]! >= 0 && kept.get(taskOf(a)))]
-      const solverGroups = new Map<string, Array<Attempt<T>>>()
-      for (const a of trained) {
-        const key = `${taskOf(a)}\u0000${a.round}`
-        solverGroups.set(key, [...(solverGroups.get(key) ?? []), a])
-      }
       const options = { gamma: config.step_gamma, estimator: config.adv_estimator, epsilon: config.adv_epsilon }
-      for (const group of solverGroups.values()) {
+      for (const members of groupIndices(trained.map((a) => `${taskOf(a)}\u0000${a.round}`))) {
+        const group = members.map((i) => trained[i]!)
         const terms = stepAdvantages(group.map((a) => a.episode.turns.map((t, k) => ({ anchor: anchorOf(t.context), reward: a.episode.trajectory.turns[k]?.reward ?? 0 }))), options)
         group.forEach((a, k) => stepTerm.set(a, terms[k]!.map((x) => config.step_advantage_weight * x)))
       }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
-import { roleWiseAdvantages, type Role, type TaggedReward } from "../src/index.ts"
+import { groupIndices, roleWiseAdvantages, type Role, type TaggedReward } from "../src/index.ts"
 
 const item = fc.record({
   taskId: fc.constantFrom("a", "b", "c"),
@@ -81,6 +81,21 @@ describe("roleWiseAdvantages", () => {
         const adv = roleWiseAdvantages(items, options)
         const reversed = roleWiseAdvantages([...items].reverse(), options).reverse()
         adv.forEach((a, i) => expect(reversed[i]!).toBeCloseTo(a, 9))
+      }),
+    )
+  })
+})
+
+describe("groupIndices", () => {
+  test("law: the groups partition the indices, in order of first appearance, each holding one label", () => {
+    expect(groupIndices(["a", "b", "a"])).toEqual([[0, 2], [1]])
+    expect(groupIndices([])).toEqual([])
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("x", "y", "z"), { maxLength: 20 }), (labels) => {
+        const groups = groupIndices(labels)
+        expect(groups.flat().sort((p, q) => p - q)).toEqual(labels.map((_, i) => i))
+        for (const members of groups) for (const i of members) expect(labels[i]).toBe(labels[members[0]!]!)
+        expect(groups.map((m) => m[0]!)).toEqual([...groups.map((m) => m[0]!)].sort((p, q) => p - q))
       }),
     )
   })

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
-import { anchorOf, discountedReturns, stepAdvantages, type AdvantageEstimator, type StepTurn } from "../src/index.ts"
+import { anchorOf, discountedReturns, groupIndices, stepAdvantages, type AdvantageEstimator, type StepTurn } from "../src/index.ts"
 
 const estimators: ReadonlyArray<AdvantageEstimator> = ["grpo", "mean-only", "rloo"]
 const turn = fc.record({ anchor: fc.constantFrom("s0", "s1", "s2", "s3"), reward: fc.double({ min: -2, max: 2, noNaN: true }) })
@@ -9,9 +9,8 @@ const gamma = fc.double({ min: 0.05, max: 1, noNaN: true })
 
 /** The members of each anchor, as [episode, turn] pairs. */
 const anchorGroups = (episodes: ReadonlyArray<ReadonlyArray<StepTurn>>): Array<Array<[number, number]>> => {
-  const byAnchor = new Map<string, Array<[number, number]>>()
-  episodes.forEach((turns, e) => turns.forEach((t, k) => byAnchor.set(t.anchor, [...(byAnchor.get(t.anchor) ?? []), [e, k]])))
-  return [...byAnchor.values()]
+  const places = episodes.flatMap((turns, e) => turns.map((_, t): [number, number] => [e, t]))
+  return groupIndices(episodes.flatMap((turns) => turns.map((t) => t.anchor))).map((members) => members.map((i) => places[i]!))
 }
 
 describe("discountedReturns", () => {

@@ -35,7 +35,7 @@ export const trainFlags = {
   out: optional(Flag.String("out"), "run directory (default runs/<env>-<algo>-s<seed>)"),
   allowNonemptyOut: toggle("allow-nonempty-out", "start the run in an --out directory that holds other files"),
   resume: optional(Flag.String("resume"), "continue the run in this directory from its latest checkpoint"),
-  init: optional(Flag.String("init"), "start from this checkpoint (and its optimizer moments, if saved) instead of the warm start"),
+  init: optional(Flag.String("init"), "start from this checkpoint (and its optimizer's second moments, if saved) instead of the warm start"),
   rollout: rolloutFlags,
   tokenBudget: defaulted(Flag.Int("token-budget").pipe(Flag.withSchema(Count)), 0, "stop RL after this many generated tokens (0: none)"),
   json: toggle("json", "print the final summary as JSON"),
