@@ -60,7 +60,7 @@ export const warmstartSettingFlags = {
  * global fallback. A Hugging Face model (`fromModel`) gets no warm start unless steps are given.
  *
  * @example
- * warmstartSettingsOf({ steps: Option.none(), batch: Option.some(4), lr: Option.none() }, household, false) // { steps: 1200, batchSize: 4, lr: 0.006 }
+ * warmstartSettingsOf({ steps: Option.none(), batch: Option.some(4), lr: Option.none() }, household, false) // { steps: 2400, batchSize: 4, lr: 0.006 }
  */
 export const warmstartSettingsOf = (
   given: { readonly steps: Option.Option<number>; readonly batch: Option.Option<number>; readonly lr: Option.Option<number> },

@@ -8,6 +8,7 @@ import { agenticTemplates } from "../critique.ts"
 import { episodeRulesOf } from "../episodeRules.ts"
 import { agenticRewardRange, parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
+import { agenticTrainingDefaults } from "../trainingDefaults.ts"
 import { warmStartOf } from "../warmStart.ts"
 import { HouseholdEnvironment } from "./environment.ts"
 import { corruptedPlan, corruptionsFor, householdExpertPlan } from "./expert.ts"
@@ -26,17 +27,6 @@ export interface AgenticPackageOptions {
 
 const decodeProjection = (input: Readonly<Record<string, unknown>> | undefined): ProjectionOptions =>
   Schema.decodeUnknownSync(ProjectionOptions)(input ?? {}, { onExcessProperty: "error" })
-
-/**
- * How household trains unless told otherwise (measured on level 1 with the small model; see the
- * README's agentic section): many small warm-start updates, so that the model learns to copy
- * object and receptacle names from the prompt; RL steps of 8 tasks, because an episode is many
- * turns, and a larger step size than math's, so that ten steps move the policy.
- */
-export const householdTrainingDefaults = {
-  warmstart: { steps: 2400, batchSize: 8, lr: 6e-3 },
-  knobs: { train_batch_size: 8, total_steps: 10, lr: 1e-3 },
-} as const
 
 /**
  * Builds a household package with the given projection knobs and episode rules.
@@ -66,7 +56,7 @@ export const makeHouseholdPackage = (options: AgenticPackageOptions = {}): Envir
     renderAttempt: (task, trajectory) =>
       renderTrajectory(trajectory, projection, { reward: trajectory.won ? 1 : 0, header: `Room: ${householdLayout(task).receptacles.map((r) => r.name).join(", ")}` }),
     templates: agenticTemplates,
-    trainingDefaults: householdTrainingDefaults,
+    trainingDefaults: agenticTrainingDefaults,
     expert: (task) => householdExpertPlan(task).map((s) => s.action),
     referenceCritique: critique,
     warmStart: (taskOptions) =>

@@ -19,7 +19,7 @@ const quote = (text: string, max = 40): string => `"${clip(text, max)}"`
  * UTF-8: the missing or wrong hop, then tips (the search to make, what to answer with).
  *
  * @example
- * searchQaCritique(task, ["search[silent river film]", "answer[anna berg]"], settings)
+ * searchQaCritique(task, ["search[Silent River film]", "answer[Anna Berg]"], settings)
  * // "Stopped early: Anna Berg is only hop 1 of 2. <critic>Tip 1: Next find the birthplace of Anna Berg. Tip 2: ...</critic>"
  */
 export const searchQaCritique = (task: SearchQaTask, actions: ReadonlyArray<string>, settings: SearchQaSettings, maxBytes = 157): string => {

@@ -16,7 +16,7 @@ import { searchQaWorld } from "./world.ts"
  *
  * @example
  * searchQaExpertPlan(task, 4).map((s) => s.action)
- * // ["search[silent river film]", "search[anna berg director]", "answer[velmora]"]
+ * // ["search[Silent River film]", "search[Anna Berg director]", "answer[Velmora]"]
  */
 export const searchQaExpertPlan = (task: SearchQaTask, maxSearches: number): Array<ScriptedStep> => [
   ...task.hops.slice(0, Math.max(0, maxSearches)).map((h) => ({ action: `search[${h.query}]`, think: h.think })),
@@ -110,11 +110,11 @@ export const corruptedSearchQaPlan = (task: SearchQaTask, corruption: SearchQaCo
       return [...searches, answer(searchQaWrongAnswer(task, rng))]
     case "bad-search": {
       const world = task.source === "generated" ? searchQaWorld(task.corpusSeed) : undefined
-      const query = world !== undefined ? world.entities[rng.pick(world.byType.person)]!.name.toLowerCase() : task.text.split(/\s+/).slice(0, 2).join(" ").toLowerCase()
+      const query = world !== undefined ? world.entities[rng.pick(world.byType.person)]!.name : task.text.split(/\s+/).slice(0, 2).join(" ")
       return [{ action: `search[${query}]`, think: searches[0]?.think ?? "search" }, answer(searchQaWrongAnswer(task, rng))]
     }
     case "no-answer":
-      return searches.length > 0 ? searches : [{ action: `search[${task.text.split(/\s+/).slice(0, 3).join(" ").toLowerCase()}]`, think: "search" }]
+      return searches.length > 0 ? searches : [{ action: `search[${task.text.split(/\s+/).slice(0, 3).join(" ")}]`, think: "search" }]
   }
 }
 

@@ -67,16 +67,15 @@ const mention = (e: Entity): string => {
 }
 
 /**
- * The search that finds an entity's document: its name and the noun that says what it is,
- * lower case ("anna berg director", "silent river film").
+ * The search that finds an entity's document: its name as the question writes it and the noun
+ * that says what it is ("Anna Berg director", "Silent River film"). The name keeps its case
+ * (search ignores case) so that a byte-level model copies it from the question unchanged.
  *
  * @example
- * entityQuery({ name: "Silent River", kind: "film" } as Entity) // "silent river film"
+ * entityQuery({ name: "Silent River", kind: "film" } as Entity) // "Silent River film"
  */
-export const entityQuery = (e: Pick<Entity, "name" | "kind">): string => {
-  const name = e.name.toLowerCase()
-  return name.split(/\s+/).includes(e.kind) ? name : `${name} ${e.kind}`
-}
+export const entityQuery = (e: Pick<Entity, "name" | "kind">): string =>
+  e.name.toLowerCase().split(/\s+/).includes(e.kind) ? e.name : `${e.name} ${e.kind}`
 
 const valueName = (world: SearchQaWorld, value: number | string | undefined): string =>
   typeof value === "number" ? world.entities[value]!.name : String(value)
