@@ -161,6 +161,8 @@ describe("shop catalog and tasks", () => {
       expect(shopCatalogOf(task)).toBe(small)
       const choice = shopExpertChoice(task)
       expect([choice.query, choice.rank]).toEqual([task.query, 0])
+      // The query is written in the instruction, so the search is a copy.
+      expect(task.text).toContain(task.query)
       expect(shopExpertPlan(task).length).toBe(3 + task.options.length)
     }
     for (const task of shopTasks("test", { seed: 5, count: 200, options: { difficulty: "2" } })) {
@@ -168,7 +170,8 @@ describe("shop catalog and tasks", () => {
       expect(choice.query).toBe(task.query)
       expect(choice.rank).toBeLessThan(10)
     }
-    // Level 3 draws the instructions the full task set always had.
+    // Level 3 draws the instructions the full task set always had, reordered phrasings included.
+    expect(shopTasks("test", { seed: 5, count: 50, options: level3 }).some((t) => / that is /.test(t.text) && !t.text.includes(t.query))).toBe(true)
     expect(shopTasks("test", { seed: 5, count: 3, options: level3 }).map((t) => t.id)).toEqual(["shop/test/3/0/5/0", "shop/test/3/0/5/1", "shop/test/3/0/5/2"])
   })
 

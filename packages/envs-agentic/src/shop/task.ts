@@ -24,9 +24,9 @@ const article = (noun: string): string =>
 /**
  * What each level asks of an instruction: how many attributes, the chance of each option group,
  * and the best rank (0-based) the expert's search must give a product that satisfies it
- * (Infinity: no requirement). Level 1: one attribute, at most one option, and the first result
- * fits (one search finds the product); level 2: the product is on the first page; level 3: as
- * WebShop, anywhere.
+ * (Infinity: no requirement). Level 1: one attribute, at most one option, the expert's query
+ * written in the instruction, and the first result fits (one search finds the product); level
+ * 2: the product is on the first page; level 3: as WebShop, anywhere.
  */
 export const shopLevels: Readonly<
   Record<AgenticLevel, { readonly attributes: readonly [number, number]; readonly optionChance: number; readonly maxOptions: number; readonly rank: number }>
@@ -66,7 +66,11 @@ export const shopTaskAt = (split: Split, level: AgenticLevel, catalogSeed: numbe
     const optionText = options.length === 0 ? "" : ` with ${options.map(([g, v]) => `${g}: ${v}`).join(" and ")}`
     const attrText = chosenAttributes.join(" and ")
     const price = `price lower than ${priceCeiling}.00 dollars`
-    const variant = rng.int(3)
+    // Level 1 phrases the instruction so that the expert's query appears in it word for word
+    // (a small model copies a span long before it learns to reorder one); the draw is the same
+    // at every level, so level 3's tasks are unchanged.
+    const drawn = rng.int(3)
+    const variant = level === 1 && drawn === 1 ? 0 : drawn
     const text =
       variant === 0
         ? `i need ${article(type)} ${attrText} ${type}${optionText}, and ${price}`
