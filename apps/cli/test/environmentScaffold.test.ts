@@ -69,9 +69,10 @@ describe("docs/environments.md", () => {
     ...scaffoldFiles("quiz", "single-turn", "../..").values(),
     ...scaffoldFiles("maze", "multi-turn", "../..").values(),
     readFileSync(join(repoRoot, "packages", "envs-agentic", "src", "household", "package.ts"), "utf8"),
+    readFileSync(join(repoRoot, "packages", "envs-agentic", "src", "trainingDefaults.ts"), "utf8"),
   ]
 
-  test("every TypeScript and JSON block is quoted from the packages `envs new quiz` and `envs new maze --kind multi-turn` write, or from household's", () => {
+  test("every TypeScript and JSON block is quoted from the packages `envs new quiz` and `envs new maze --kind multi-turn` write, or from household's and the agentic training defaults", () => {
     const quoted = [...blocks("ts"), ...blocks("json")]
     expect(quoted.length).toBeGreaterThan(5)
     for (const block of quoted) expect(generated.some((text) => text.includes(block))).toBe(true)
