@@ -24,16 +24,21 @@ const article = (noun: string): string =>
 /**
  * What each level asks of an instruction: how many attributes, the chance of each option group,
  * and the best rank (0-based) the expert's search must give a product that satisfies it
- * (Infinity: no requirement). Level 1: one attribute, at most one option, the expert's query
- * written in the instruction, and the first result fits (one search finds the product); level
- * 2: the product is on the first page; level 3: as WebShop, anywhere.
+ * (Infinity: no requirement), and whether the instruction must hold the expert's query word for
+ * word (`queryInText`: a small model copies a span long before it learns to reorder one). Level
+ * 1: one attribute, at most one option, the query in the instruction, and the first result fits
+ * (one search finds the product); level 2: the product is on the first page; level 3: as
+ * WebShop, anywhere.
  */
 export const shopLevels: Readonly<
-  Record<AgenticLevel, { readonly attributes: readonly [number, number]; readonly optionChance: number; readonly maxOptions: number; readonly rank: number }>
+  Record<
+    AgenticLevel,
+    { readonly attributes: readonly [number, number]; readonly optionChance: number; readonly maxOptions: number; readonly rank: number; readonly queryInText: boolean }
+  >
 > = {
-  1: { attributes: [1, 1], optionChance: 0.5, maxOptions: 1, rank: 0 },
-  2: { attributes: [1, 2], optionChance: 0.75, maxOptions: 3, rank: resultsPerPage - 1 },
-  3: { attributes: [1, 2], optionChance: 0.75, maxOptions: 3, rank: Number.POSITIVE_INFINITY },
+  1: { attributes: [1, 1], optionChance: 0.5, maxOptions: 1, rank: 0, queryInText: true },
+  2: { attributes: [1, 2], optionChance: 0.75, maxOptions: 3, rank: resultsPerPage - 1, queryInText: false },
+  3: { attributes: [1, 2], optionChance: 0.75, maxOptions: 3, rank: Number.POSITIVE_INFINITY, queryInText: false },
 }
 
 /** The rank of the first result of a query that satisfies a goal, or -1. */
@@ -66,11 +71,11 @@ export const shopTaskAt = (split: Split, level: AgenticLevel, catalogSeed: numbe
     const optionText = options.length === 0 ? "" : ` with ${options.map(([g, v]) => `${g}: ${v}`).join(" and ")}`
     const attrText = chosenAttributes.join(" and ")
     const price = `price lower than ${priceCeiling}.00 dollars`
-    // Level 1 phrases the instruction so that the expert's query appears in it word for word
-    // (a small model copies a span long before it learns to reorder one); the draw is the same
-    // at every level, so level 3's tasks are unchanged.
+    // Phrasing 1 ("a <type> that is <attributes>") reorders the query, so a level that needs the
+    // query in the text writes phrasing 0 instead; the draw is the same at every level, so
+    // level 3's tasks are unchanged.
     const drawn = rng.int(3)
-    const variant = level === 1 && drawn === 1 ? 0 : drawn
+    const variant = spec.queryInText && drawn === 1 ? 0 : drawn
     const text =
       variant === 0
         ? `i need ${article(type)} ${attrText} ${type}${optionText}, and ${price}`
