@@ -229,7 +229,7 @@ const freshPoint = (options: CheckedOptions, tokenizer: Tokenizer): Effect.Effec
         onProgress: (p) => emit({ kind: "warmstart", step: p.step, steps: p.steps, loss: p.loss }),
       })
       inherited = result.optimizer.getState()
-      const state = { model, optimizer: result.optimizer, step: 0, config: { env: env.name, settings }, extra: { warmStart: { finalLoss: result.finalLoss, steps: result.steps, numerics } } }
+      const state = { model, optimizer: result.optimizer, step: 0, config: { env: env.name, settings }, extra: { warmStart: { finalLoss: result.finalLoss, steps: result.steps, drillSteps: result.drillSteps, numerics } } }
       yield* checkpointEffect(cached, () => saveCheckpoint(cached, state))
       result.optimizer.dispose()
       emit({ kind: "status", message: `warm start done (loss ${result.finalLoss.toFixed(3)}), cached in ${cached}` })

@@ -33,7 +33,7 @@ export const warmStartDemonstrations = (
  */
 export const demonstrationsDigest = (demonstrations: ReadonlyArray<Demonstration>): string => {
   const hash = createHash("sha256")
-  for (const d of demonstrations) hash.update(`${d.role}\0${d.prompt}\0${d.completion}\0`)
+  for (const d of demonstrations) hash.update(`${d.role}\0${d.prompt}\0${d.completion}\0${d.drill === true ? "drill\0" : ""}`)
   return hash.digest("hex")
 }
 
@@ -79,6 +79,8 @@ export interface WarmStartOptions {
 
 export interface WarmStartResult {
   readonly steps: number
+  /** Updates of the copy-drill phase that ran before the `steps` (0 without drills). */
+  readonly drillSteps: number
   readonly demonstrations: number
   /** Mean loss (nats per completion token) of the last 10 updates. */
   readonly finalLoss: number
@@ -109,6 +111,22 @@ export const epochBatches = <A extends ScoringExample>(examples: ReadonlyArray<A
   return batches
 }
 
+/** Demonstrations per update in the copy-drill phase (drills are short: about 60 bytes). */
+export const drillBatchSize = 32
+
+/**
+ * How the warm start uses copy drills (demonstrations marked `drill`): first one pass over all
+ * of them, `drillBatchSize` per update; then, among the task demonstrations, the first
+ * third-as-many drills (a quarter of the mixed set), so that the copy survives the task updates.
+ *
+ * @example
+ * drillPlan(3200, 9000) // { steps: 100, mixed: 3000 }
+ */
+export const drillPlan = (drills: number, tasks: number): { readonly steps: number; readonly mixed: number } => ({
+  steps: Math.ceil(drills / drillBatchSize),
+  mixed: Math.min(drills, Math.ceil(tasks / 3)),
+})
+
 /** The SFT example of a demonstration: its completion followed by end-of-sequence. */
 export const demonstrationExample = (tokenizer: Tokenizer, demo: Demonstration): ScoringExample => ({
   promptIds: encodePrompt(tokenizer, demo.prompt),
@@ -131,7 +149,9 @@ export const sftLoss = (model: TransformerModel, batch: ReadonlyArray<ScoringExa
 /**
  * Supervised fine-tuning of all three roles on an environment's warm-start demonstrations
  * (solver demos, critiques, refinements), loss on completion tokens only, then a held-out
- * evaluation of solver accuracy, critique accuracy and refined accuracy.
+ * evaluation of solver accuracy, critique accuracy and refined accuracy. Copy drills among the
+ * demonstrations are trained first, with their own optimizer at the same peak lr, and then
+ * mixed in ({@link drillPlan}); `steps` counts the updates after them.
  *
  * @example
  * const result = yield* warmStart({ env, model, tokenizer, steps: 300, batchSize: 32, lr: 2e-3, seed: 0 })
@@ -144,34 +164,68 @@ export const warmStart = (options: WarmStartOptions): Effect.Effect<WarmStartRes
     if (!Number.isInteger(batchSize) || batchSize < 1) return yield* new ConfigError({ field: "warmstartBatchSize", detail: `must be a positive integer, got ${batchSize}` })
     const demos = options.demonstrations ?? (yield* warmStartDemonstrations(env, seed, options.demonstrationCount ?? 2048, options.envOptions))
     const limit = model.config.maxSeqLen - 1
-    const examples = demos.map((d) => demonstrationExample(tokenizer, d)).filter((ex) => ex.completionIds.length <= limit)
-    if (steps > 0 && examples.length === 0) {
+    const toExamples = (list: ReadonlyArray<Demonstration>) => list.map((d) => demonstrationExample(tokenizer, d)).filter((ex) => ex.completionIds.length <= limit)
+    const taskExamples = toExamples(demos.filter((d) => d.drill !== true))
+    const drills = steps > 0 ? toExamples(demos.filter((d) => d.drill === true)) : []
+    const plan = drillPlan(drills.length, taskExamples.length)
+    const examples = [...taskExamples, ...drills.slice(0, plan.mixed)]
+    if (steps > 0 && taskExamples.length === 0) {
       return yield* new ConfigError({ field: "warmstartSteps", detail: `environment ${env.name} provides no warm-start demonstrations that fit the model` })
     }
-    const optimizer = new AdamW(model.trainableVariables, {
-      lr: options.lr,
-      warmupSteps: Math.floor(steps * 0.05),
-      totalSteps: steps,
-      minLrRatio: 0.1,
-      weightDecay: 0.01,
-      maxGradNorm: 1,
-      ...options.optimizer,
-    })
+    const optimizerFor = (updates: number) =>
+      new AdamW(model.trainableVariables, {
+        lr: options.lr,
+        warmupSteps: Math.floor(updates * 0.05),
+        totalSteps: updates,
+        minLrRatio: 0.1,
+        weightDecay: 0.01,
+        maxGradNorm: 1,
+        ...options.optimizer,
+      })
+    const rng = new Rng(seed)
+    const started = performance.now()
+    let drillTokens = 0
+    const report = (offset: number) => (p: UpdateProgress) =>
+      options.onProgress?.({ ...p, step: offset + p.step, steps: plan.steps + steps, tokens: drillTokens + p.tokens, elapsedMs: performance.now() - started })
+    if (plan.steps > 0) {
+      const drillOptimizer = optimizerFor(plan.steps)
+      drillTokens = (yield* Effect.ensuring(
+        supervisedUpdates(options, drills, drillBatchSize, plan.steps, drillOptimizer, rng, report(0)),
+        Effect.sync(() => drillOptimizer.dispose()),
+      )).tokens
+    }
+    const optimizer = optimizerFor(steps)
     // The optimizer is the caller's on success; a failure or interruption disposes it.
-    return yield* Effect.onExit(trainSupervised(options, examples, optimizer), (exit) => Effect.sync(() => (Exit.isSuccess(exit) ? undefined : optimizer.dispose())))
+    return yield* Effect.onExit(
+      Effect.gen(function* () {
+        const updates = yield* supervisedUpdates(options, examples, batchSize, steps, optimizer, rng, report(plan.steps))
+        return yield* closingEvaluation(options, examples.length, plan.steps, updates, optimizer)
+      }),
+      (exit) => Effect.sync(() => (Exit.isSuccess(exit) ? undefined : optimizer.dispose())),
+    )
   })
 
-/** The supervised updates and the closing evaluation of {@link warmStart}. */
-const trainSupervised = (
+type UpdateProgress = Omit<WarmStartProgress, "steps">
+
+interface Updates {
+  readonly losses: ReadonlyArray<number>
+  readonly tokens: number
+  readonly elapsedMs: number
+}
+
+/** `steps` supervised updates of `batchSize` examples each, epochs drawn from `rng`. */
+const supervisedUpdates = (
   options: WarmStartOptions,
   examples: ReadonlyArray<ScoringExample>,
+  batchSize: number,
+  steps: number,
   optimizer: AdamW,
-): Effect.Effect<WarmStartResult, ConfigError | DataError | EpisodeError> =>
+  rng: Rng,
+  onStep: (progress: UpdateProgress) => void,
+): Effect.Effect<Updates> =>
   Effect.gen(function* () {
-    const { env, model, tokenizer, steps, batchSize, seed } = options
-    const taskOptions = options.envOptions === undefined ? {} : { options: options.envOptions }
+    const { model } = options
     const limits = trainingLimits(model.config, options.microBatchTokens ?? 2400, ATTENTION_AREA_BUDGET)
-    const rng = new Rng(seed)
     let queue: Array<Array<ScoringExample>> = []
     const losses: Array<number> = []
     let tokens = 0
@@ -194,17 +248,32 @@ const trainSupervised = (
       tf.dispose(grads)
       losses.push(stats.loss)
       tokens += batchTokens
-      options.onProgress?.({ step, steps, loss: stats.loss, lr: stats.lr, tokens, elapsedMs: performance.now() - started })
+      onStep({ step, loss: stats.loss, lr: stats.lr, tokens, elapsedMs: performance.now() - started })
       if (step % 25 === 0) yield* Effect.yieldNow
     }
-    const elapsedMs = performance.now() - started
+    return { losses, tokens, elapsedMs: performance.now() - started }
+  })
+
+/** The result of {@link warmStart} after its updates, with the held-out evaluation. */
+const closingEvaluation = (
+  options: WarmStartOptions,
+  demonstrations: number,
+  drillSteps: number,
+  updates: Updates,
+  optimizer: AdamW,
+): Effect.Effect<WarmStartResult, ConfigError | DataError | EpisodeError> =>
+  Effect.gen(function* () {
+    const { env, model, tokenizer, steps, seed } = options
+    const { losses, tokens, elapsedMs } = updates
+    const taskOptions = options.envOptions === undefined ? {} : { options: options.envOptions }
     const tail = losses.slice(-10)
     const evalCount = options.evalTasks ?? 64
     const evaluation =
       evalCount > 0 ? yield* evaluateRoles(model, tokenizer, env, yield* env.tasks("test", { seed, count: evalCount, ...taskOptions }), seed) : undefined
     return {
       steps,
-      demonstrations: examples.length,
+      drillSteps,
+      demonstrations,
       finalLoss: tail.length === 0 ? Number.NaN : tail.reduce((a, b) => a + b, 0) / tail.length,
       losses,
       skippedSteps: optimizer.skippedCount,

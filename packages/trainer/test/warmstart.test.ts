@@ -3,10 +3,14 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { Rng, type Demonstration, type EnvironmentPackage, type GenerationRequest, type Policy, type RoleTemplates, type Task } from "@icrl/core"
 import fc from "fast-check"
+import { createHash } from "node:crypto"
 import {
   ByteTokenizer,
   critiqueVerdict,
   demonstrationExample,
+  demonstrationsDigest,
+  drillBatchSize,
+  drillPlan,
   epochBatches,
   evaluateRoles,
   expertStepAccuracy,
@@ -99,6 +103,30 @@ describe("critiqueVerdict", () => {
   })
 })
 
+describe("drillPlan", () => {
+  test("one pass over the drills in batches of drillBatchSize; mixes at most a third as many drills as task demos", () => {
+    fc.assert(
+      fc.property(fc.nat(100_000), fc.nat(100_000), (drills, tasks) => {
+        const { steps, mixed } = drillPlan(drills, tasks)
+        expect(steps * drillBatchSize).toBeGreaterThanOrEqual(drills)
+        expect(Math.max(0, steps - 1) * drillBatchSize).toBeLessThan(Math.max(1, drills))
+        expect(mixed).toBeLessThanOrEqual(drills)
+        expect(mixed).toBeLessThanOrEqual(Math.ceil(tasks / 3))
+        if (drills >= Math.ceil(tasks / 3)) expect(mixed).toBe(Math.ceil(tasks / 3))
+      }),
+    )
+    expect(drillPlan(0, 500)).toEqual({ steps: 0, mixed: 0 })
+  })
+
+  test("a demonstration's drill mark is part of the digest; unmarked demonstrations hash as before", () => {
+    const demo: Demonstration = { role: "solver", prompt: "Copy: a b\n", completion: "a b\n\n" }
+    expect(demonstrationsDigest([{ ...demo, drill: true }])).not.toBe(demonstrationsDigest([demo]))
+    expect(demonstrationsDigest([{ ...demo, drill: false }])).toBe(demonstrationsDigest([demo]))
+    // The digest of unmarked demonstrations is unchanged, so existing warm-start caches stay valid.
+    expect(demonstrationsDigest([demo])).toBe(createHash("sha256").update("solver\0Copy: a b\n\0a b\n\n\0").digest("hex"))
+  })
+})
+
 describe("epochBatches", () => {
   test("an epoch's batches are a partition of the examples into batches of at most batchSize", () => {
     fc.assert(
@@ -168,6 +196,37 @@ describe("warmStart", () => {
     expect(ev.solverAccuracy).toBe(0)
     model.dispose()
   })
+
+  test("copy drills train first, in their own updates, then a quarter of the mix; without steps, none", async () => {
+    const drills: Array<Demonstration> = Array.from({ length: 40 }, (_, i) => ({ role: "solver", prompt: `Copy: w${i} x${i}\n`, completion: `w${i} x${i}\n\n`, drill: true }))
+    const run = async (list: ReadonlyArray<Demonstration>, steps: number) => {
+      const model = new TransformerModel(modelConfig("tiny", tok.vocabSize), 2)
+      const progress: Array<[number, number]> = []
+      const result = await Effect.runPromise(
+        warmStart({ env: doubling, model, tokenizer: tok, steps, batchSize: 4, lr: 1e-3, seed: 0, demonstrations: list, evalTasks: 0, onProgress: (p) => progress.push([p.step, p.steps]) }),
+      )
+      result.optimizer.dispose()
+      const weights = model.trainableVariables.map((v) => Array.from(v.dataSync()))
+      model.dispose()
+      return { result, progress, weights }
+    }
+    const before = tf.memory().numTensors
+    const mixed = await run([...drills, ...demonstrations], 3)
+    expect(tf.memory().numTensors).toBe(before)
+    // 40 drills: two drill updates of up to 32, then 3 updates over the 16 task demos and 6 drills.
+    expect(mixed.result.drillSteps).toBe(2)
+    expect(mixed.result.steps).toBe(3)
+    expect(mixed.result.demonstrations).toBe(16 + 6)
+    expect(mixed.progress).toEqual([1, 2, 3, 4, 5].map((s) => [s, 5]))
+    expect(mixed.result.losses.length).toBe(3)
+    const plain = await run(demonstrations, 3)
+    expect(plain.result.drillSteps).toBe(0)
+    expect(plain.progress.map(([s]) => s)).toEqual([1, 2, 3])
+    expect(mixed.weights).not.toEqual(plain.weights)
+    const none = await run([...drills, ...demonstrations], 0)
+    expect(none.result.drillSteps).toBe(0)
+    expect(none.progress).toEqual([])
+  }, 120_000)
 
   test("rejects bad step and batch counts", async () => {
     const model = new TransformerModel(modelConfig("tiny", tok.vocabSize), 1)
