@@ -15,16 +15,49 @@ export interface WarmStartSource<T extends Task> {
   critique(task: T, trajectory: Trajectory): string
   /** Fraction of tasks that also get a critic demo on the expert's successful attempt. */
   readonly successCritiqueRate: number
+  /** Copy drills per task ({@link copyDrills}); absent or 0: none. */
+  readonly copyDrillsPerTask?: number
 }
 
 /** The stop string every demo completion ends with (core's default stop for all roles). */
 export const demoStop = "\n\n"
 
 /**
+ * Copy drills over the words of the solver prompts: each prompt is `Copy: ` and 3 to 10 words
+ * drawn uniformly from those words (names, numbers, ids and plain words alike), the completion
+ * repeats them. A byte-level model trained from scratch on task steps alone never learned to
+ * copy a multi-part name from its prompt (searchqa: 0 of 100 held-out searches); after drills
+ * over such words it does (see the README's agentic section). Words in random order cannot be
+ * predicted from the language, only copied, and natural words repeat letters, so the copy has to
+ * match several bytes at a time. Deterministic in `seed`.
+ *
+ * @example
+ * copyDrills([{ role: "solver", prompt: "Task: find Anna Berg", completion: "" }], 1, 0)[0]!.prompt // "Copy: Berg find Task Anna\n" (say)
+ */
+export const copyDrills = (demos: ReadonlyArray<Demonstration>, count: number, seed: number): Array<Demonstration> => {
+  const words = new Set<string>()
+  for (const d of demos) {
+    if (d.role !== "solver" || d.drill === true) continue
+    for (const raw of d.prompt.split(/\s+/)) {
+      const word = raw.replace(/^[("[<]+|[)\]>.,:;?!"]+$/g, "")
+      if (word !== "") words.add(word)
+    }
+  }
+  const vocabulary = [...words]
+  if (vocabulary.length === 0) return []
+  const rng = new Rng(mixSeed(seed, 0xc0b1))
+  return Array.from({ length: count }, () => {
+    const text = Array.from({ length: rng.range(3, 10) }, () => rng.pick(vocabulary)).join(" ")
+    return { role: "solver", prompt: `Copy: ${text}\n`, completion: `${text}${demoStop}`, drill: true }
+  })
+}
+
+/**
  * Demonstrations for a list of tasks, deterministic in `seed`.
  * Solver: one demo per expert step (prompt = the projection, completion = `<think>..</think><action>..</action>\n\n`).
  * Critic: prompt = the critic template over the attempt text, completion = ` <critique>\n\n`.
  * Refiner: the expert's steps rendered with the corrupted attempt and its critique as guidance.
+ * Then the source's copy drills, if any ({@link copyDrills}).
  *
  * @example
  * yield* buildWarmStart(source, tasks, 0) // solver, critic and refiner demonstrations
@@ -60,7 +93,8 @@ export const buildWarmStart = <T extends Task>(
         for (const turn of refined.turns) demos.push({ role: "refiner", prompt: turn.prompt, completion: turn.completion })
       }
     }
-    return demos
+    const drills = Math.round((source.copyDrillsPerTask ?? 0) * tasks.length)
+    return drills > 0 ? [...demos, ...copyDrills(demos, drills, seed)] : demos
   })
 
 /**

@@ -5,6 +5,7 @@ import fc from "fast-check"
 import {
   buildSearchQaWorld,
   corruptedSearchQaPlan,
+  entityQuery,
   EPISODE_OVER,
   makeSearchQaPackage,
   parseAction,
@@ -187,13 +188,22 @@ describe("expert and retrieval", () => {
     }
   })
 
-  test("the expert's first search copies the topic's name as the question writes it, case included", () => {
-    // A byte-level model learns to copy a span unchanged far sooner than to copy it lower-cased.
+  test("the expert searches a one-hop question as asked, and each hop of a longer one by its entity's name as the question writes it", () => {
+    // A byte-level model learns to copy a span unchanged far sooner than to cut one out or lower-case it.
+    let oneHop = 0
     for (const t of all) {
       const first = t.hops[0]!
       expect(t.text).toContain(first.entity)
-      expect(first.query.startsWith(first.entity)).toBe(true)
+      if (t.hops.length === 1) {
+        oneHop++
+        expect(first.query).toBe(t.text)
+      } else {
+        t.hops.forEach((hop, j) => expect(hop.query).toBe(entityQuery(world.entities[t.path[j]!]!)))
+        expect(first.query.startsWith(first.entity)).toBe(true)
+      }
     }
+    expect(oneHop).toBeGreaterThan(0)
+    expect(oneHop).toBeLessThan(all.length)
   })
 
   test("the gold supporting documents rank in the top k for the expert's queries", () => {
@@ -369,10 +379,14 @@ describe("package", () => {
     expect(report.promptChars.max).toBeLessThan(300)
   })
 
-  test("warm-start data: three roles, stop-terminated completions, deterministic per seed, compact prompts", () => {
-    const demos = Effect.runSync(searchqa.warmStart!({ seed: 3, count: 24 }))
-    expect(Effect.runSync(searchqa.warmStart!({ seed: 3, count: 24 }))).toEqual(demos)
-    expect(Effect.runSync(searchqa.warmStart!({ seed: 4, count: 24 }))).not.toEqual(demos)
+  test("warm-start data: three roles, two copy drills per task, stop-terminated completions, deterministic per seed, compact prompts", () => {
+    const all = Effect.runSync(searchqa.warmStart!({ seed: 3, count: 24 }))
+    expect(Effect.runSync(searchqa.warmStart!({ seed: 3, count: 24 }))).toEqual(all)
+    expect(Effect.runSync(searchqa.warmStart!({ seed: 4, count: 24 }))).not.toEqual(all)
+    const drills = all.filter((d) => d.drill === true)
+    expect(drills.length).toBe(48)
+    for (const d of drills) expect(`${d.prompt.slice("Copy: ".length, -1)}\n\n`).toBe(d.completion)
+    const demos = all.filter((d) => d.drill !== true)
     const roles = (r: string) => demos.filter((d) => d.role === r)
     expect(roles("solver").length).toBeGreaterThan(24)
     expect(roles("critic").length).toBeGreaterThanOrEqual(24)

@@ -98,6 +98,7 @@ export const command = Command.make(
         extra: {
           warmStart: {
             steps: result.steps,
+            drillSteps: result.drillSteps,
             demonstrations: result.demonstrations,
             finalLoss: result.finalLoss,
             ...(result.evaluation === undefined ? {} : { evaluation: result.evaluation }),
@@ -112,6 +113,7 @@ export const command = Command.make(
         backend: backend.description,
         checkpoint: out,
         steps: result.steps,
+        drillSteps: result.drillSteps,
         demonstrations: result.demonstrations,
         finalLoss: result.finalLoss,
         skippedSteps: result.skippedSteps,
@@ -122,7 +124,8 @@ export const command = Command.make(
       if (values.json) yield* Console.log(JSON.stringify(summary))
       else {
         yield* Console.log(`checkpoint: ${out}`)
-        yield* Console.log(`final loss: ${result.finalLoss.toFixed(4)} nats/token after ${result.steps} steps (${summary.seconds.toFixed(1)} s)`)
+        const drills = result.drillSteps > 0 ? `, after ${result.drillSteps} copy-drill steps` : ""
+        yield* Console.log(`final loss: ${result.finalLoss.toFixed(4)} nats/token after ${result.steps} steps${drills} (${summary.seconds.toFixed(1)} s)`)
         if (result.evaluation !== undefined) {
           const e = result.evaluation
           yield* Console.log(`held-out solver accuracy: ${percent(e.solverAccuracy)} (${e.tasks} tasks)`)

@@ -9,7 +9,7 @@ import { agenticTemplates } from "../critique.ts"
 import { defaultEpisodeRules } from "../episodeRules.ts"
 import { agenticRewardRange, parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
-import { agenticTrainingDefaults } from "../trainingDefaults.ts"
+import { searchQaTrainingDefaults } from "../trainingDefaults.ts"
 import { warmStartOf } from "../warmStart.ts"
 import { searchQaCritique } from "./critic.ts"
 import { SearchQaEnvironment, type SearchQaSettings } from "./environment.ts"
@@ -76,7 +76,7 @@ export const makeSearchQaPackage = (options: SearchQaPackageOptions = {}): Envir
     parseAction,
     renderAttempt: (_task, trajectory) => renderTrajectory(trajectory, projection, { reward: trajectory.won ? 1 : 0 }),
     templates: agenticTemplates,
-    trainingDefaults: agenticTrainingDefaults,
+    trainingDefaults: searchQaTrainingDefaults,
     expert: (task) => searchQaExpertPlan(task, config.maxSearches).map((s) => s.action),
     referenceCritique: (task, attempt) => critique(task, attempt.turns.map((t) => t.action)),
     warmStart: (taskOptions) =>
@@ -87,6 +87,7 @@ export const makeSearchQaPackage = (options: SearchQaPackageOptions = {}): Envir
           corrupt: (task, rng) => corruptedSearchQaPlan(task, rng.pick(searchQaCorruptionsFor(task)), config.maxSearches, rng),
           critique: (task, trajectory) => critique(task, trajectory.turns.map((t) => t.action)),
           successCritiqueRate: 0.25,
+          copyDrillsPerTask: 2,
         },
         searchQaTasks,
         taskOptions,
