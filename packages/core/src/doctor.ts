@@ -536,7 +536,9 @@ export const checkEnvironment = <T extends Task>(pkg: EnvironmentPackage<T>, opt
         for (const role of ["solver", "critic"] as const) if (!roles.has(role)) return yield* fail(`no ${role} demonstrations`)
         const empty = demos.find((d) => d.prompt.length === 0 || d.completion.length === 0)
         if (empty !== undefined) return yield* fail(`an empty ${empty.role} demonstration`)
-        const counts = ["solver", "critic", "refiner"].map((r) => `${demos.filter((d) => d.role === r).length} ${r}`).join(", ")
+        const drills = demos.filter((d) => d.drill === true).length
+        const counts = ["solver", "critic", "refiner"].map((r) => `${demos.filter((d) => d.role === r && d.drill !== true).length} ${r}`).join(", ")
+          + (drills > 0 ? `, ${drills} copy drills` : "")
         return { detail: `${demos.length} demonstrations (${counts}), deterministic` }
       })),
     )

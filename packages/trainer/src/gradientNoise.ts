@@ -102,7 +102,7 @@ export const measureGradientNoise = (
       rl.push(tokens === 0 ? new Float64Array(model.trainableVariables.reduce((n, v) => n + v.size, 0)) : flatten(grads))
     }
     const offered = yield* warmStartDemonstrations(env, config.seed + 1, demonstrations * batches * 4, options.envOptions)
-    const demos = offered.filter((d) => d.role === "solver")
+    const demos = offered.filter((d) => d.role === "solver" && d.drill !== true)
     if (demos.length < demonstrations * batches) {
       return yield* new ConfigError({
         field: "demos",

@@ -53,9 +53,10 @@ const measure = <T extends Task>(make: (projection: Record<string, unknown>) => 
     const options = { difficulty: level }
     const pkg = make({})
     const demos = yield* pkg.warmStart!({ seed: 0, count, options })
-    const of = (role: string) => demos.filter((d) => d.role === role)
+    // Copy drills are not prompts the policy sees.
+    const of = (role: string) => demos.filter((d) => d.role === role && d.drill !== true)
     const tasks = yield* pkg.tasks("test", { seed: 0, count, options })
-    const twoSteps = (yield* make({ history_length: 2 }).warmStart!({ seed: 0, count, options })).filter((d) => d.role === "solver")
+    const twoSteps = (yield* make({ history_length: 2 }).warmStart!({ seed: 0, count, options })).filter((d) => d.role === "solver" && d.drill !== true)
     return {
       expertSteps: stats(tasks.map((t) => pkg.expert!(t).length)),
       solverPrompt: stats(of("solver").map((d) => bytes(d.prompt))),
