@@ -199,7 +199,9 @@ export const warmStart = (options: WarmStartOptions): Effect.Effect<WarmStartRes
     return yield* Effect.onExit(
       Effect.gen(function* () {
         const updates = yield* supervisedUpdates(options, examples, batchSize, steps, optimizer, rng, report(plan.steps))
-        return yield* closingEvaluation(options, examples.length, plan.steps, updates, optimizer)
+        // Time and tokens cover both phases.
+        const total = { ...updates, tokens: drillTokens + updates.tokens, elapsedMs: performance.now() - started }
+        return yield* closingEvaluation(options, examples.length, plan.steps, total, optimizer)
       }),
       (exit) => Effect.sync(() => (Exit.isSuccess(exit) ? undefined : optimizer.dispose())),
     )

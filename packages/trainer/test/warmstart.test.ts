@@ -202,9 +202,18 @@ describe("warmStart", () => {
     const run = async (list: ReadonlyArray<Demonstration>, steps: number) => {
       const model = new TransformerModel(modelConfig("tiny", tok.vocabSize), 2)
       const progress: Array<[number, number]> = []
+      let tokens = 0
       const result = await Effect.runPromise(
-        warmStart({ env: doubling, model, tokenizer: tok, steps, batchSize: 4, lr: 1e-3, seed: 0, demonstrations: list, evalTasks: 0, onProgress: (p) => progress.push([p.step, p.steps]) }),
+        warmStart({
+          env: doubling, model, tokenizer: tok, steps, batchSize: 4, lr: 1e-3, seed: 0, demonstrations: list, evalTasks: 0,
+          onProgress: (p) => {
+            progress.push([p.step, p.steps])
+            tokens = p.tokens
+          },
+        }),
       )
+      // The tokens reported cover both phases.
+      expect(result.tokens).toBe(tokens)
       result.optimizer.dispose()
       const weights = model.trainableVariables.map((v) => Array.from(v.dataSync()))
       model.dispose()
