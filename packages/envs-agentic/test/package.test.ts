@@ -35,11 +35,17 @@ describe("environment doctor", () => {
 })
 
 describe("warm-start demonstrations", () => {
+  // Copy drills per task: household learns without them.
+  const drillsPerTask: Readonly<Record<string, number>> = { household: 0, shop: 2, searchqa: 2 }
   for (const pkg of [household, shop, searchqa] as ReadonlyArray<EnvironmentPackage>) {
-    test(`${pkg.name}: three roles, stop-terminated completions, deterministic per seed, train tasks only`, () => {
-      const demos = Effect.runSync(pkg.warmStart!({ seed: 3, count: 12 }))
-      expect(Effect.runSync(pkg.warmStart!({ seed: 3, count: 12 }))).toEqual(demos)
-      expect(Effect.runSync(pkg.warmStart!({ seed: 4, count: 12 }))).not.toEqual(demos)
+    test(`${pkg.name}: three roles, copy drills, stop-terminated completions, deterministic per seed, train tasks only`, () => {
+      const all = Effect.runSync(pkg.warmStart!({ seed: 3, count: 12 }))
+      expect(Effect.runSync(pkg.warmStart!({ seed: 3, count: 12 }))).toEqual(all)
+      expect(Effect.runSync(pkg.warmStart!({ seed: 4, count: 12 }))).not.toEqual(all)
+      const drills = all.filter((d) => d.drill === true)
+      expect(drills.length).toBe(12 * drillsPerTask[pkg.name]!)
+      for (const d of drills) expect(d.prompt).toStartWith("Copy: ")
+      const demos = all.filter((d) => d.drill !== true)
       const roles = (r: string) => demos.filter((d) => d.role === r)
       expect(roles("solver").length).toBeGreaterThan(12)
       expect(roles("critic").length).toBeGreaterThanOrEqual(12)

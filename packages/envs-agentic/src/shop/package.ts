@@ -53,6 +53,7 @@ export const makeShopPackage = (options: AgenticPackageOptions = {}): Environmen
           corrupt: (task, rng) => corruptedShopPlan(task, rng.pick(shopCorruptions), rng),
           critique,
           successCritiqueRate: 0.25,
+          copyDrillsPerTask: 2,
         },
         shopTasks,
         taskOptions,
