@@ -24,8 +24,8 @@ export interface Demonstration {
   readonly completion: string
   /**
    * A copy drill rather than a task step (the completion repeats words of the prompt): the
-   * warm start trains the drills first, then mixes a quarter as many as there are task
-   * demonstrations among them, so that a model trained from scratch can copy names and ids
+   * warm start trains the drills first, then mixes a third as many as there are task
+   * demonstrations among them (a quarter of the mix), so that a model trained from scratch can copy names and ids
    * from its prompt into an action.
    */
   readonly drill?: boolean
