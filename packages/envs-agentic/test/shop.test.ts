@@ -212,6 +212,7 @@ describe("shop pages", () => {
     // Searching is only possible on the search page.
     const again = Effect.runSync(env.step("search[anything]"))
     expect(again.info.actionValid).toBe(false)
+    expect(again.reward).toBe(-0.1)
     expect(again.observation).toStartWith("Invalid action.\nResults for")
     const asin = lines[1]!.slice(1, 7)
     const item = Effect.runSync(env.step(`click[${asin}]`))
@@ -282,6 +283,8 @@ describe("shop pages", () => {
             const result = Effect.runSync(env.step(action))
             expect(result.reward).toBeGreaterThanOrEqual(-0.1)
             expect(result.reward).toBeLessThanOrEqual(1)
+            // A step earns the purchase's score when it buys, less the penalty when it is invalid.
+            expect(result.reward).toBeCloseTo((result.terminated ? (result.info.score as number) : 0) - (result.info.actionValid ? 0 : 0.1), 12)
             if (listed && admissible.length > 0) expect(result.info.actionValid).toBe(true)
             if (result.terminated || result.truncated) break
             admissible = result.info.admissibleActions!

@@ -6,7 +6,7 @@
 import { TaskNotFound, type Environment, type ResetOptions, type ResetResult, type StepResult } from "@icrl/core"
 import { Effect } from "effect"
 import { EpisodeClock, type EpisodeRules } from "../episodeRules.ts"
-import { episodeOverStep, normalizeAction } from "../projection.ts"
+import { episodeOverStep, normalizeAction, penalizedReward } from "../projection.ts"
 import { householdLayout, type HouseholdTask, householdTaskFromId } from "./task.ts"
 import { HouseholdWorld, NOTHING_HAPPENS } from "./world.ts"
 
@@ -84,7 +84,7 @@ export class HouseholdEnvironment implements Environment {
     const ended = this.terminated || this.truncated
     return {
       observation: result.observation,
-      reward: (this.won ? 1 : 0) - (result.valid ? 0 : this.settings.invalidActionPenalty),
+      reward: penalizedReward(this.won ? 1 : 0, result.valid, this.settings.invalidActionPenalty),
       terminated: this.terminated,
       truncated: this.truncated,
       info: {

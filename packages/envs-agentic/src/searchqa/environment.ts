@@ -7,7 +7,7 @@
 import { TaskNotFound, type Environment, type ResetOptions, type ResetResult, type StepResult } from "@icrl/core"
 import { Effect } from "effect"
 import { EpisodeClock, type EpisodeRules } from "../episodeRules.ts"
-import { episodeOverStep, normalizeAction } from "../projection.ts"
+import { episodeOverStep, normalizeAction, penalizedReward } from "../projection.ts"
 import { exactMatch, tokenF1 } from "./answer.ts"
 import { loadCorpusFile } from "./loader.ts"
 import { type SearchQaTask, searchQaTaskFromId } from "./task.ts"
@@ -187,11 +187,10 @@ export class SearchQaEnvironment implements Environment {
     } else {
       observation = `Invalid action. Use search[query] or answer[text].\n${this.page}`
     }
-    if (!valid) reward -= this.settings.invalidActionPenalty
     this.truncated = !this.terminated && stop
     return {
       observation,
-      reward,
+      reward: penalizedReward(reward, valid, this.settings.invalidActionPenalty),
       terminated: this.terminated,
       truncated: this.truncated,
       info: {

@@ -5,7 +5,7 @@
 import { TaskNotFound, type Environment, type ResetOptions, type ResetResult, type StepResult } from "@icrl/core"
 import { Effect } from "effect"
 import { EpisodeClock, type EpisodeRules } from "../episodeRules.ts"
-import { episodeOverStep, normalizeAction } from "../projection.ts"
+import { episodeOverStep, normalizeAction, penalizedReward } from "../projection.ts"
 import { type Catalog, type Product, resultsPerPage, searchCatalog, shopCatalogOf } from "./catalog.ts"
 import { type ShopRewardBreakdown, shopReward } from "./reward.ts"
 import { type ShopTask, shopTaskFromId } from "./task.ts"
@@ -244,7 +244,6 @@ export class ShopEnvironment implements Environment {
     const text = typeof action === "string" && action.length <= maxRawAction ? normalizeAction(action) : ""
     const stop = this.clock.tick(text)
     const valid = text !== "" && this.act(text)
-    let reward = valid ? 0 : -this.settings.invalidActionPenalty
     let observation: string
     if (valid) {
       this.render()
@@ -255,14 +254,13 @@ export class ShopEnvironment implements Environment {
     if (this.page === "done" && this.bought === undefined) {
       const breakdown = shopReward(this.task, this.product(), this.selected)
       this.bought = { product: this.product(), selected: new Map(this.selected), breakdown }
-      reward += breakdown.reward
       this.won = breakdown.reward >= 1
       this.terminated = true
     }
     this.truncated = !this.terminated && stop
     return {
       observation,
-      reward,
+      reward: penalizedReward(this.bought?.breakdown.reward ?? 0, valid, this.settings.invalidActionPenalty),
       terminated: this.terminated,
       truncated: this.truncated,
       info: {
