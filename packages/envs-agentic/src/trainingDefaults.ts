@@ -13,12 +13,12 @@ export const agenticTrainingDefaults = {
 } as const
 
 /**
- * searchqa's: the agentic knobs, and a warm start at half the peak lr that begins with copy
- * drills (the searchqa package asks for two per task): the setting under which the small model
- * learned to copy the question into its search (64.0% held-out on level 1; see the README's
- * agentic section).
+ * The packages whose warm-start data holds copy drills (searchqa and shop, two per task): the
+ * agentic knobs, and a warm start at half the peak lr. Under it the small model learned to copy
+ * the question into its search and the product's id into its click (level 1 held-out: searchqa
+ * 64.0%, shop 83.0%; see the README's agentic section).
  */
-export const searchQaTrainingDefaults = {
+export const copyDrillTrainingDefaults = {
   warmstart: { steps: 2400, batchSize: 8, lr: 3e-3 },
   knobs: agenticTrainingDefaults.knobs,
 } as const

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test"
 import { checkEnvironment } from "@icrl/core"
 import { defaultStops, type EnvironmentPackage, loadEnvironment } from "@icrl/core"
 import { Effect } from "effect"
-import { agenticTemplates, critiqueTips, environments, household, parseAction, searchqa, shop } from "../src/index.ts"
+import { agenticTemplates, agenticTrainingDefaults, copyDrillTrainingDefaults, critiqueTips, environments, household, parseAction, searchqa, shop } from "../src/index.ts"
 
 describe("environments export", () => {
   test("provides household and shop, matching package.json's icrl field", async () => {
@@ -37,6 +37,12 @@ describe("environment doctor", () => {
 describe("warm-start demonstrations", () => {
   // Copy drills per task: household learns without them.
   const drillsPerTask: Readonly<Record<string, number>> = { household: 0, shop: 2, searchqa: 2 }
+  test("a package with copy drills warm-starts at the copy-drill defaults (half the lr), one without at the agentic ones", () => {
+    for (const pkg of [household, shop, searchqa] as ReadonlyArray<EnvironmentPackage>) {
+      expect(pkg.trainingDefaults).toBe(drillsPerTask[pkg.name]! > 0 ? copyDrillTrainingDefaults : agenticTrainingDefaults)
+    }
+    expect<number>(copyDrillTrainingDefaults.warmstart.lr).toBe(agenticTrainingDefaults.warmstart.lr / 2)
+  })
   for (const pkg of [household, shop, searchqa] as ReadonlyArray<EnvironmentPackage>) {
     test(`${pkg.name}: three roles, copy drills, stop-terminated completions, deterministic per seed, train tasks only`, () => {
       const all = Effect.runSync(pkg.warmStart!({ seed: 3, count: 12 }))

@@ -9,7 +9,7 @@ import { agenticTemplates } from "../critique.ts"
 import { defaultEpisodeRules } from "../episodeRules.ts"
 import { agenticRewardRange, parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
-import { searchQaTrainingDefaults } from "../trainingDefaults.ts"
+import { copyDrillTrainingDefaults } from "../trainingDefaults.ts"
 import { warmStartOf } from "../warmStart.ts"
 import { searchQaCritique } from "./critic.ts"
 import { SearchQaEnvironment, type SearchQaSettings } from "./environment.ts"
@@ -76,7 +76,7 @@ export const makeSearchQaPackage = (options: SearchQaPackageOptions = {}): Envir
     parseAction,
     renderAttempt: (_task, trajectory) => renderTrajectory(trajectory, projection, { reward: trajectory.won ? 1 : 0 }),
     templates: agenticTemplates,
-    trainingDefaults: searchQaTrainingDefaults,
+    trainingDefaults: copyDrillTrainingDefaults,
     expert: (task) => searchQaExpertPlan(task, config.maxSearches).map((s) => s.action),
     referenceCritique: (task, attempt) => critique(task, attempt.turns.map((t) => t.action)),
     warmStart: (taskOptions) =>
