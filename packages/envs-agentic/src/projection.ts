@@ -26,6 +26,13 @@ export const ProjectionOptions = Schema.Struct({
   history_length: withDefault(NonNegativeInt, 1),
   /** Longest current observation shown (characters); longer ones are cut with "...". */
   observation_chars: withDefault(PositiveInt, 1200),
+  /**
+   * Longest prompt (characters; 0: no limit). A longer one first loses its history, then the end
+   * of its current observation, so that the task, the tips, the actions and the format line stay
+   * and the model's context keeps room for the whole reply (a sampler keeps a prompt whole and
+   * cuts the reply at the context's end).
+   */
+  prompt_chars: withDefault(NonNegativeInt, 0),
   /** Longest observation shown for a history step. */
   history_observation_chars: withDefault(PositiveInt, 100),
   /** List the admissible actions in the prompt. */
@@ -179,40 +186,46 @@ export const penalizedReward = (reward: number, actionValid: boolean, penalty: n
 const actionLabel = (action: string): string => (action === "" ? "(no action)" : action)
 
 /**
- * The prompt the solver sees at one turn. Parts, each on its own line, ordered from the least to
- * the most essential so that a prompt cut from the left (a model with a short context keeps the
- * end) still has the task and the current state: the last K actions with the observations
- * between them, `Task:`, on a retry episode the critique's tips (between the task and the
- * observation, as the reference places them), `Now:` with the current observation, `Actions:`
- * with the admissible actions, and a one-line reminder of the reply format.
+ * The prompt the solver sees at one turn. Parts, each on its own line: the last K actions with
+ * the observations between them, `Task:`, on a retry episode the critique's tips (between the task
+ * and the observation, as the reference places them), `Now:` with the current observation,
+ * `Actions:` with the admissible actions, and a one-line reminder of the reply format. The parts
+ * run from the least to the most essential, and a prompt over `prompt_chars` gives up the
+ * history, then the end of the observation.
  *
  * @example
  * renderAgentPrompt({ task, observation: "You are in the middle of a room. ...", history: [] })
  * // "Task: put a mug in coffeemachine.\nNow: You are in the middle of a room. ...\n..."
  */
 export const renderAgentPrompt = (context: TurnContext, options: ProjectionOptions = defaultProjection): string => {
-  let text = ""
+  let recent = ""
   const history = context.history
   const k = Math.min(options.history_length, history.length)
   if (k > 0) {
-    text += `Recent (${history.length} ${history.length === 1 ? "step" : "steps"} taken):\n`
+    recent += `Recent (${history.length} ${history.length === 1 ? "step" : "steps"} taken):\n`
     for (let i = history.length - k; i < history.length; i++) {
       const turn = history[i]!
-      text += `> ${actionLabel(turn.action)}\n`
-      if (i < history.length - 1) text += `${clip(turn.observation, options.history_observation_chars)}\n`
+      recent += `> ${actionLabel(turn.action)}\n`
+      if (i < history.length - 1) recent += `${clip(turn.observation, options.history_observation_chars)}\n`
     }
   }
-  text += `Task: ${context.task.text}\n`
+  let task = `Task: ${context.task.text}\n`
   if (context.guidance !== undefined) {
-    text += `${clip(oneLine(critiqueTips(context.guidance.critique)), options.critique_chars)}\n`
+    task += `${clip(oneLine(critiqueTips(context.guidance.critique)), options.critique_chars)}\n`
   }
-  text += `Now: ${clip(context.observation, options.observation_chars)}\n`
+  let tail = ""
   const admissible = context.admissibleActions
   if (options.show_admissible && admissible !== undefined && admissible.length > 0) {
-    text += `Actions: ${admissible.join(", ")}\n`
+    tail += `Actions: ${admissible.join(", ")}\n`
   }
-  if (options.format_hint) text += "Reply <think>...</think><action>...</action>\n"
-  return text
+  if (options.format_hint) tail += "Reply <think>...</think><action>...</action>\n"
+  let observation = clip(context.observation, options.observation_chars)
+  const fixed = task.length + "Now: \n".length + tail.length
+  if (options.prompt_chars > 0 && recent.length + fixed + observation.length > options.prompt_chars) {
+    recent = ""
+    observation = clip(observation, Math.max(3, options.prompt_chars - fixed))
+  }
+  return `${recent}${task}Now: ${observation}\n${tail}`
 }
 
 /** What the critic is told besides the steps: the episode's reward and an optional first line. */

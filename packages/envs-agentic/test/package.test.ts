@@ -43,6 +43,18 @@ describe("warm-start demonstrations", () => {
     }
     expect<number>(copyDrillTrainingDefaults.warmstart.lr).toBe(agenticTrainingDefaults.warmstart.lr / 2)
   })
+  test("at levels 1-2 every demonstration leaves its role's whole reply room in the small model's 1,024-byte context", () => {
+    const bytes = (text: string) => new TextEncoder().encode(text).length
+    for (const pkg of [household, shop, searchqa] as ReadonlyArray<EnvironmentPackage>) {
+      for (const difficulty of ["1", "2"]) {
+        const demos = Effect.runSync(pkg.warmStart!({ seed: 0, count: 100, options: { difficulty } })).filter((d) => d.drill !== true)
+        expect(demos.length).toBeGreaterThan(100)
+        // The beginning-of-sequence token takes one place.
+        const over = demos.filter((d) => 1 + bytes(d.prompt) + pkg.maxTokens[d.role === "critic" ? "critic" : "solver"] > 1024)
+        expect(over.map((d) => `${pkg.name} ${difficulty} ${d.role}: ${bytes(d.prompt)} bytes`)).toEqual([])
+      }
+    }
+  })
   for (const pkg of [household, shop, searchqa] as ReadonlyArray<EnvironmentPackage>) {
     test(`${pkg.name}: three roles, copy drills, stop-terminated completions, deterministic per seed, train tasks only`, () => {
       const all = Effect.runSync(pkg.warmStart!({ seed: 3, count: 12 }))

@@ -143,6 +143,35 @@ describe("renderAgentPrompt", () => {
     expect(tail).toBe("Task: put a mug in coffeemachine.\nTip 1: Take the mug.\nNow: You pick up the mug 1.\nReply <think>...</think><action>...</action>\n")
   })
 
+  test("law: a prompt over prompt_chars gives up its history, then the end of its observation, and keeps the rest", () => {
+    const words = fc.stringMatching(/^[a-z]{1,8}( [a-z]{1,8}){0,40}$/)
+    fc.assert(
+      fc.property(words, fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.integer({ min: 0, max: 600 }), (observation, n, retry, limit) => {
+        const context = {
+          task,
+          observation,
+          history: history.slice(0, n),
+          admissibleActions: ["look", "inventory"],
+          ...(retry ? { guidance: { attempt: "\n> look\nx", critique: "<critic>Tip 1: Take the mug.</critic>" } } : {}),
+        }
+        const whole = renderAgentPrompt(context, { ...defaultProjection, prompt_chars: 0 })
+        const prompt = renderAgentPrompt(context, { ...defaultProjection, prompt_chars: limit })
+        if (limit === 0 || whole.length <= limit) return expect(prompt).toBe(whole)
+        expect(prompt).not.toContain("Recent (")
+        const rest = whole.slice(whole.indexOf("Task:"))
+        const [before, after] = rest.split(/Now: [^\n]*\n/)
+        expect(prompt).toStartWith(before!)
+        expect(prompt).toEndWith(after!)
+        const shown = prompt.slice(before!.length + "Now: ".length, prompt.length - after!.length - 1)
+        // The observation whole, or its start with "..." (or only its first 3 characters when nothing else fits).
+        expect(shown === observation || (shown.endsWith("...") && observation.startsWith(shown.slice(0, -3))) || (shown.length === 3 && observation.startsWith(shown))).toBe(true)
+        // Within the limit whenever the task, tips, actions and format line fit with a 3-character observation.
+        if (before!.length + after!.length + "Now: ...\n".length <= limit) expect(prompt.length).toBeLessThanOrEqual(limit)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   test("long observations are cut", () => {
     const options = { ...defaultProjection, observation_chars: 20 }
     const prompt = renderAgentPrompt({ task, observation: "x".repeat(100), history: [] }, options)

@@ -24,7 +24,13 @@ import { type ShopTask, shopTasks } from "./task.ts"
  */
 export const makeShopPackage = (options: AgenticPackageOptions = {}): EnvironmentPackage<ShopTask> => {
   // The page shows every button already: listing them again as actions would double its length.
-  const projection = Schema.decodeUnknownSync(ProjectionOptions)({ show_admissible: false, ...options.projection }, { onExcessProperty: "error" })
+  // A results page of ten products makes the longest prompts (up to ~1,100 bytes with a retry's
+  // tips): cut to 900, the small model's 1,024-byte context keeps room for the whole reply (112).
+  // The critic reads 130 characters of each page, enough for the first result's item id.
+  const projection = Schema.decodeUnknownSync(ProjectionOptions)(
+    { show_admissible: false, prompt_chars: 900, attempt_observation_chars: 130, ...options.projection },
+    { onExcessProperty: "error" },
+  )
   const rules = episodeRulesOf(options)
   const settings = { ...rules, invalidActionPenalty: projection.invalid_action_penalty }
   const maxTokens = { solver: 112, critic: 160 }
