@@ -31,6 +31,15 @@ export interface Demonstration {
   readonly drill?: boolean
 }
 
+/**
+ * Whether a demonstration is a copy drill (not a step of a task: role counts and prompt
+ * measurements leave drills out).
+ *
+ * @example
+ * demos.filter((d) => d.role === "solver" && !isDrill(d)) // the solver's task demonstrations
+ */
+export const isDrill = (demonstration: Demonstration): boolean => demonstration.drill === true
+
 export interface TaskOptions {
   readonly seed: number
   readonly count: number

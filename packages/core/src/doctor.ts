@@ -5,7 +5,7 @@
  */
 import { Cause, Data, Effect, Exit, Option } from "effect"
 import type { Environment, StepResult } from "./Environment.ts"
-import type { EnvironmentPackage } from "./EnvironmentPackage.ts"
+import { type EnvironmentPackage, isDrill } from "./EnvironmentPackage.ts"
 import { mixSeed, Rng } from "./Rng.ts"
 import { checkTrainingDefaults } from "./TrainingDefaults.ts"
 import type { Split, Task } from "./Task.ts"
@@ -536,8 +536,8 @@ export const checkEnvironment = <T extends Task>(pkg: EnvironmentPackage<T>, opt
         for (const role of ["solver", "critic"] as const) if (!roles.has(role)) return yield* fail(`no ${role} demonstrations`)
         const empty = demos.find((d) => d.prompt.length === 0 || d.completion.length === 0)
         if (empty !== undefined) return yield* fail(`an empty ${empty.role} demonstration`)
-        const drills = demos.filter((d) => d.drill === true).length
-        const counts = ["solver", "critic", "refiner"].map((r) => `${demos.filter((d) => d.role === r && d.drill !== true).length} ${r}`).join(", ")
+        const drills = demos.filter(isDrill).length
+        const counts = ["solver", "critic", "refiner"].map((r) => `${demos.filter((d) => d.role === r && !isDrill(d)).length} ${r}`).join(", ")
           + (drills > 0 ? `, ${drills} copy drills` : "")
         return { detail: `${demos.length} demonstrations (${counts}), deterministic` }
       })),

@@ -3,7 +3,7 @@
  * environment: expert steps for the solver, reference critiques of corrupted (and some
  * successful) attempts for the critic, and expert steps under guidance for the refiner.
  */
-import { ConfigError, DataError, defaultTemplates, mixSeed, Rng, trySync, type Demonstration, type EnvironmentPackage, type EpisodeError, type Task, type TaskOptions, type Trajectory } from "@icrl/core"
+import { ConfigError, DataError, defaultTemplates, isDrill, mixSeed, Rng, trySync, type Demonstration, type EnvironmentPackage, type EpisodeError, type Task, type TaskOptions, type Trajectory } from "@icrl/core"
 import { Effect } from "effect"
 import { type ScriptedStep, runScript } from "./episode.ts"
 
@@ -37,7 +37,7 @@ export const demoStop = "\n\n"
 export const copyDrills = (demos: ReadonlyArray<Demonstration>, count: number, seed: number): Array<Demonstration> => {
   const words = new Set<string>()
   for (const d of demos) {
-    if (d.role !== "solver" || d.drill === true) continue
+    if (d.role !== "solver" || isDrill(d)) continue
     for (const raw of d.prompt.split(/\s+/)) {
       const word = raw.replace(/^[("[<]+|[)\]>.,:;?!"]+$/g, "")
       if (word !== "") words.add(word)

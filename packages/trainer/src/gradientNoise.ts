@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { collectTrainingBatch, ConfigError, median, type AlgorithmConfig, type DataError, type EnvironmentPackage, type EpisodeError, type Task } from "@icrl/core"
+import { collectTrainingBatch, ConfigError, isDrill, median, type AlgorithmConfig, type DataError, type EnvironmentPackage, type EpisodeError, type Task } from "@icrl/core"
 import { Effect } from "effect"
 import { summedGradients } from "./gradients.ts"
 import type { TransformerModel } from "./model.ts"
@@ -102,7 +102,7 @@ export const measureGradientNoise = (
       rl.push(tokens === 0 ? new Float64Array(model.trainableVariables.reduce((n, v) => n + v.size, 0)) : flatten(grads))
     }
     const offered = yield* warmStartDemonstrations(env, config.seed + 1, demonstrations * batches * 4, options.envOptions)
-    const demos = offered.filter((d) => d.role === "solver" && d.drill !== true)
+    const demos = offered.filter((d) => d.role === "solver" && !isDrill(d))
     if (demos.length < demonstrations * batches) {
       return yield* new ConfigError({
         field: "demos",

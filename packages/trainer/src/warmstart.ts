@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { ConfigError, Rng, type DataError, type Demonstration, type EnvironmentPackage, type EpisodeError } from "@icrl/core"
+import { ConfigError, isDrill, Rng, type DataError, type Demonstration, type EnvironmentPackage, type EpisodeError } from "@icrl/core"
 import { Effect, Exit } from "effect"
 import { createHash } from "node:crypto"
 import { evaluateRoles, type RoleEvaluation } from "./episodes.ts"
@@ -33,7 +33,7 @@ export const warmStartDemonstrations = (
  */
 export const demonstrationsDigest = (demonstrations: ReadonlyArray<Demonstration>): string => {
   const hash = createHash("sha256")
-  for (const d of demonstrations) hash.update(`${d.role}\0${d.prompt}\0${d.completion}\0${d.drill === true ? "drill\0" : ""}`)
+  for (const d of demonstrations) hash.update(`${d.role}\0${d.prompt}\0${d.completion}\0${isDrill(d) ? "drill\0" : ""}`)
   return hash.digest("hex")
 }
 
@@ -165,8 +165,8 @@ export const warmStart = (options: WarmStartOptions): Effect.Effect<WarmStartRes
     const demos = options.demonstrations ?? (yield* warmStartDemonstrations(env, seed, options.demonstrationCount ?? 2048, options.envOptions))
     const limit = model.config.maxSeqLen - 1
     const toExamples = (list: ReadonlyArray<Demonstration>) => list.map((d) => demonstrationExample(tokenizer, d)).filter((ex) => ex.completionIds.length <= limit)
-    const taskExamples = toExamples(demos.filter((d) => d.drill !== true))
-    const drills = steps > 0 ? toExamples(demos.filter((d) => d.drill === true)) : []
+    const taskExamples = toExamples(demos.filter((d) => !isDrill(d)))
+    const drills = steps > 0 ? toExamples(demos.filter(isDrill)) : []
     const plan = drillPlan(drills.length, taskExamples.length)
     const examples = [...taskExamples, ...drills.slice(0, plan.mixed)]
     if (steps > 0 && taskExamples.length === 0) {
@@ -207,12 +207,11 @@ export const warmStart = (options: WarmStartOptions): Effect.Effect<WarmStartRes
     )
   })
 
-type UpdateProgress = Omit<WarmStartProgress, "steps">
+type UpdateProgress = Omit<WarmStartProgress, "steps" | "elapsedMs">
 
 interface Updates {
   readonly losses: ReadonlyArray<number>
   readonly tokens: number
-  readonly elapsedMs: number
 }
 
 /** `steps` supervised updates of `batchSize` examples each, epochs drawn from `rng`. */
@@ -231,7 +230,6 @@ const supervisedUpdates = (
     let queue: Array<Array<ScoringExample>> = []
     const losses: Array<number> = []
     let tokens = 0
-    const started = performance.now()
     for (let step = 1; step <= steps; step++) {
       if (queue.length === 0) queue = epochBatches(examples, Math.min(batchSize, examples.length), rng)
       const batch = queue.shift() as Array<ScoringExample>
@@ -250,10 +248,10 @@ const supervisedUpdates = (
       tf.dispose(grads)
       losses.push(stats.loss)
       tokens += batchTokens
-      onStep({ step, loss: stats.loss, lr: stats.lr, tokens, elapsedMs: performance.now() - started })
+      onStep({ step, loss: stats.loss, lr: stats.lr, tokens })
       if (step % 25 === 0) yield* Effect.yieldNow
     }
-    return { losses, tokens, elapsedMs: performance.now() - started }
+    return { losses, tokens }
   })
 
 /** The result of {@link warmStart} after its updates, with the held-out evaluation. */
@@ -261,7 +259,7 @@ const closingEvaluation = (
   options: WarmStartOptions,
   demonstrations: number,
   drillSteps: number,
-  updates: Updates,
+  updates: Updates & { readonly elapsedMs: number },
   optimizer: AdamW,
 ): Effect.Effect<WarmStartResult, ConfigError | DataError | EpisodeError> =>
   Effect.gen(function* () {

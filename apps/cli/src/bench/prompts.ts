@@ -8,7 +8,7 @@
  *
  *   bun run bench prompts [--tasks N]
  */
-import { EpisodeRecorder, Rng, type EnvironmentPackage, type Task } from "@icrl/core"
+import { EpisodeRecorder, isDrill, Rng, type EnvironmentPackage, type Task } from "@icrl/core"
 import { makeHouseholdPackage, makeSearchQaPackage, makeShopPackage } from "@icrl/envs-agentic"
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -54,9 +54,9 @@ const measure = <T extends Task>(make: (projection: Record<string, unknown>) => 
     const pkg = make({})
     const demos = yield* pkg.warmStart!({ seed: 0, count, options })
     // Copy drills are not prompts the policy sees.
-    const of = (role: string) => demos.filter((d) => d.role === role && d.drill !== true)
+    const of = (role: string) => demos.filter((d) => d.role === role && !isDrill(d))
     const tasks = yield* pkg.tasks("test", { seed: 0, count, options })
-    const twoSteps = (yield* make({ history_length: 2 }).warmStart!({ seed: 0, count, options })).filter((d) => d.role === "solver" && d.drill !== true)
+    const twoSteps = (yield* make({ history_length: 2 }).warmStart!({ seed: 0, count, options })).filter((d) => d.role === "solver" && !isDrill(d))
     return {
       expertSteps: stats(tasks.map((t) => pkg.expert!(t).length)),
       solverPrompt: stats(of("solver").map((d) => bytes(d.prompt))),
