@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { household } from "@icrl/envs-agentic"
+import { household, shop } from "@icrl/envs-agentic"
 import { cliMain, repoRoot, runCli } from "./cli.ts"
 
 const root = mkdtempSync(join(tmpdir(), "icrl-train-cli-"))
@@ -197,5 +197,15 @@ describe("bun run train: an environment's training defaults", () => {
     const overridden = savedConfig(given)
     expect([overridden.settings["warmstartBatchSize"], overridden.settings["warmstartLr"]]).toEqual([3, 0.002])
     expect([overridden.algorithm["train_batch_size"], overridden.algorithm["lr"]]).toEqual([5, 0.0003])
+  })
+
+  test("an environment's own knob reaches the run: shop samples its rollouts at its temperature unless --temperature is given", () => {
+    const shopBare = bare.map((arg) => (arg === "household" ? "shop" : arg))
+    const fromEnv = join(root, "shop-defaults")
+    expect(cli("train", [...shopBare, "--out", fromEnv]).code).toBe(0)
+    expect(savedConfig(fromEnv).algorithm["temperature"]).toBe(shop.trainingDefaults!.knobs!.temperature!)
+    const given = join(root, "shop-defaults-given")
+    expect(cli("train", [...shopBare, "--temperature", "0.9", "--out", given]).code).toBe(0)
+    expect(savedConfig(given).algorithm["temperature"]).toBe(0.9)
   })
 })

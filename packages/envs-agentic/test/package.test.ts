@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { checkEnvironment } from "@icrl/core"
+import { checkEnvironment, decodeAlgorithmConfig } from "@icrl/core"
 import { defaultStops, type EnvironmentPackage, loadEnvironment } from "@icrl/core"
 import { Effect } from "effect"
 import { agenticTemplates, agenticTrainingDefaults, copyDrillTrainingDefaults, critiqueTips, environments, household, parseAction, searchqa, shop } from "../src/index.ts"
@@ -39,9 +39,16 @@ describe("warm-start demonstrations", () => {
   const drillsPerTask: Readonly<Record<string, number>> = { household: 0, shop: 2, searchqa: 2 }
   test("a package with copy drills warm-starts at the copy-drill defaults (half the lr), one without at the agentic ones", () => {
     for (const pkg of [household, shop, searchqa] as ReadonlyArray<EnvironmentPackage>) {
-      expect(pkg.trainingDefaults).toBe(drillsPerTask[pkg.name]! > 0 ? copyDrillTrainingDefaults : agenticTrainingDefaults)
+      expect(pkg.trainingDefaults?.warmstart).toBe(drillsPerTask[pkg.name]! > 0 ? copyDrillTrainingDefaults.warmstart : agenticTrainingDefaults.warmstart)
     }
     expect<number>(copyDrillTrainingDefaults.warmstart.lr).toBe(agenticTrainingDefaults.warmstart.lr / 2)
+  })
+  test("RL takes the agentic knobs; shop alone samples its rollouts colder than the global default", () => {
+    const globalTemperature = Effect.runSync(decodeAlgorithmConfig({})).temperature
+    for (const pkg of [household, searchqa] as ReadonlyArray<EnvironmentPackage>) expect(pkg.trainingDefaults?.knobs).toEqual(agenticTrainingDefaults.knobs)
+    const { temperature, ...rest } = shop.trainingDefaults!.knobs!
+    expect(rest).toEqual(agenticTrainingDefaults.knobs)
+    expect(temperature).toBeLessThan(globalTemperature)
   })
   test("at levels 1-2 every demonstration leaves its role's whole reply room in the small model's 1,024-byte context", () => {
     const bytes = (text: string) => new TextEncoder().encode(text).length

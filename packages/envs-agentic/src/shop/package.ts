@@ -9,7 +9,7 @@ import { agenticTemplates } from "../critique.ts"
 import { episodeRulesOf } from "../episodeRules.ts"
 import { agenticRewardRange, parseAction, ProjectionOptions, renderAgentPrompt, renderTrajectory } from "../projection.ts"
 import { replayReward } from "../replayReward.ts"
-import { copyDrillTrainingDefaults } from "../trainingDefaults.ts"
+import { shopTrainingDefaults } from "../trainingDefaults.ts"
 import { warmStartOf } from "../warmStart.ts"
 import { shopCritique } from "./critic.ts"
 import { ShopEnvironment } from "./environment.ts"
@@ -50,7 +50,7 @@ export const makeShopPackage = (options: AgenticPackageOptions = {}): Environmen
     parseAction,
     renderAttempt: (_task, trajectory) => renderTrajectory(trajectory, projection, { reward: trajectory.score }),
     templates: agenticTemplates,
-    trainingDefaults: copyDrillTrainingDefaults,
+    trainingDefaults: shopTrainingDefaults,
     expert: (task) => shopExpertPlan(task).map((s) => s.action),
     referenceCritique: critique,
     warmStart: (taskOptions) =>
