@@ -14,9 +14,9 @@ export const agenticTrainingDefaults = {
 
 /**
  * The packages whose warm-start data holds copy drills (searchqa and shop, two per task): the
- * agentic knobs (shop's differ: {@link shopTrainingDefaults}), and a warm start at half the peak lr. Under it the small model learned to copy
- * the question into its search and the product's id into its click (level 1 held-out: searchqa
- * 64.0%, shop 99.0%; see the README's agentic section).
+ * agentic knobs (shop's differ: {@link shopTrainingDefaults}), and a warm start at half the peak
+ * lr. Under it the small model learned to copy the question into its search and the product's id
+ * into its click (level 1 held-out: searchqa 64.0%, shop 99.0%; see the README's agentic section).
  */
 export const copyDrillTrainingDefaults = {
   warmstart: { steps: 2400, batchSize: 8, lr: 3e-3 },
