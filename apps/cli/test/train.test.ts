@@ -199,13 +199,16 @@ describe("bun run train: an environment's training defaults", () => {
     expect([overridden.algorithm["train_batch_size"], overridden.algorithm["lr"]]).toEqual([5, 0.0003])
   })
 
-  test("an environment's own knob reaches the run: shop samples its rollouts at its temperature unless --temperature is given", () => {
+  test("an environment's own knobs reach the run: shop's temperature and KL term unless --temperature or --kl-coef is given", () => {
     const shopBare = bare.map((arg) => (arg === "household" ? "shop" : arg))
+    const knobs = shop.trainingDefaults!.knobs!
     const fromEnv = join(root, "shop-defaults")
     expect(cli("train", [...shopBare, "--out", fromEnv]).code).toBe(0)
-    expect(savedConfig(fromEnv).algorithm["temperature"]).toBe(shop.trainingDefaults!.knobs!.temperature!)
+    const config = savedConfig(fromEnv).algorithm
+    expect([config["temperature"], config["use_kl_loss"], config["kl_loss_coef"]]).toEqual([knobs.temperature!, true, knobs.kl_loss_coef!])
     const given = join(root, "shop-defaults-given")
-    expect(cli("train", [...shopBare, "--temperature", "0.9", "--out", given]).code).toBe(0)
-    expect(savedConfig(given).algorithm["temperature"]).toBe(0.9)
+    expect(cli("train", [...shopBare, "--temperature", "0.9", "--kl-coef", "0", "--out", given]).code).toBe(0)
+    const overridden = savedConfig(given).algorithm
+    expect([overridden["temperature"], overridden["use_kl_loss"], overridden["kl_loss_coef"]]).toEqual([0.9, false, 0])
   })
 })

@@ -37,18 +37,27 @@ describe("environment doctor", () => {
 describe("warm-start demonstrations", () => {
   // Copy drills per task: household learns without them.
   const drillsPerTask: Readonly<Record<string, number>> = { household: 0, shop: 2, searchqa: 2 }
-  test("a package with copy drills warm-starts at the copy-drill defaults (half the lr), one without at the agentic ones", () => {
-    for (const pkg of [household, shop, searchqa] as ReadonlyArray<EnvironmentPackage>) {
+  test("a package with copy drills warm-starts at the copy-drill defaults (half the lr), one without at the agentic ones; shop takes fewer updates", () => {
+    for (const pkg of [household, searchqa] as ReadonlyArray<EnvironmentPackage>) {
       expect(pkg.trainingDefaults?.warmstart).toBe(drillsPerTask[pkg.name]! > 0 ? copyDrillTrainingDefaults.warmstart : agenticTrainingDefaults.warmstart)
     }
     expect<number>(copyDrillTrainingDefaults.warmstart.lr).toBe(agenticTrainingDefaults.warmstart.lr / 2)
+    // Shop: the copy-drill batch and lr, stopped early enough to leave the RL stage room.
+    const { steps, ...rest } = shop.trainingDefaults!.warmstart!
+    expect(rest).toEqual({ batchSize: copyDrillTrainingDefaults.warmstart.batchSize, lr: copyDrillTrainingDefaults.warmstart.lr })
+    expect(steps!).toBeLessThan(copyDrillTrainingDefaults.warmstart.steps)
   })
-  test("RL takes the agentic knobs; shop alone samples its rollouts colder than the global default", () => {
-    const globalTemperature = Effect.runSync(decodeAlgorithmConfig({})).temperature
+  test("RL takes the agentic knobs; shop alone samples its rollouts colder than the global default and anchors them with a KL term", () => {
+    const globalConfig = Effect.runSync(decodeAlgorithmConfig({}))
     for (const pkg of [household, searchqa] as ReadonlyArray<EnvironmentPackage>) expect(pkg.trainingDefaults?.knobs).toEqual(agenticTrainingDefaults.knobs)
-    const { temperature, ...rest } = shop.trainingDefaults!.knobs!
+    const { temperature, use_kl_loss, kl_loss_coef, ...rest } = shop.trainingDefaults!.knobs!
     expect(rest).toEqual(agenticTrainingDefaults.knobs)
-    expect(temperature).toBeLessThan(globalTemperature)
+    expect(temperature).toBeLessThan(globalConfig.temperature)
+    expect(globalConfig.use_kl_loss).toBe(false)
+    expect(use_kl_loss).toBe(true)
+    expect(kl_loss_coef).toBeGreaterThan(0)
+    // The knobs decode as an algorithm config.
+    expect(Effect.runSync(decodeAlgorithmConfig(shop.trainingDefaults!.knobs!)).kl_loss_coef).toBe(kl_loss_coef!)
   })
   test("at levels 1-2 every demonstration leaves its role's whole reply room in the small model's 1,024-byte context", () => {
     const bytes = (text: string) => new TextEncoder().encode(text).length

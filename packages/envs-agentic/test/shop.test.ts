@@ -157,7 +157,8 @@ describe("shop catalog and tasks", () => {
     for (const task of shopTasks("test", { seed: 5, count: 200 })) {
       expect(task.level).toBe(1)
       expect(task.attributes.length).toBe(1)
-      expect(task.options.length).toBeLessThanOrEqual(1)
+      // Exactly one option, so the item page always asks for one (see shopLevels).
+      expect(task.options.length).toBe(1)
       expect(shopCatalogOf(task)).toBe(small)
       const choice = shopExpertChoice(task)
       expect([choice.query, choice.rank]).toEqual([task.query, 0])
@@ -165,6 +166,10 @@ describe("shop catalog and tasks", () => {
       expect(task.text).toContain(task.query)
       expect(shopExpertPlan(task).length).toBe(3 + task.options.length)
     }
+    // The named group is drawn, not always the catalog's first.
+    const groups = new Set(shopTasks("test", { seed: 5, count: 200 }).map((t) => `${t.productType}/${t.options[0]![0]}`))
+    expect([...groups].some((g) => g.endsWith("/size"))).toBe(true)
+    expect([...groups].some((g) => g.endsWith("/color"))).toBe(true)
     for (const task of shopTasks("test", { seed: 5, count: 200, options: { difficulty: "2" } })) {
       const choice = shopExpertChoice(task)
       expect(choice.query).toBe(task.query)

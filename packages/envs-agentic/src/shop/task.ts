@@ -22,23 +22,36 @@ const article = (noun: string): string =>
   /s$/.test(noun) && !/ss$/.test(noun) ? "some" : /^[aeiou]/.test(noun) ? "an" : "a"
 
 /**
- * What each level asks of an instruction: how many attributes, the chance of each option group,
- * and the best rank (0-based) the expert's search must give a product that satisfies it
+ * What each level asks of an instruction: how many attributes, the chance of each option group
+ * (visited in the catalog's order, or in a random order with `shuffleOptionGroups`), the most
+ * options, the best rank (0-based) the expert's search must give a product that satisfies it
  * (Infinity: no requirement), and whether the instruction must hold the expert's query word for
- * word (`queryInText`: a small model copies a span long before it learns to reorder one). Level
- * 1: one attribute, at most one option, the query in the instruction, and the first result fits
- * (one search finds the product); level 2: the product is on the first page; level 3: as
- * WebShop, anywhere.
+ * word (`queryInText`: a small model copies a span long before it learns to reorder one).
+ *
+ * Level 1: one attribute, exactly one option (every product has an option group; the group is
+ * drawn at random), the query in the instruction, and the first result fits (one search finds
+ * the product). Naming an option in every task keeps the item page unambiguous: when a task may
+ * name none, buying at once and clicking any listed option first both succeed, sampled episodes
+ * cannot tell them apart, and RL taught the model to choose an option on every item page, which
+ * greedy decoding then invented out of the task's words. Level 2: the product is on the first
+ * page; level 3: as WebShop, anywhere.
  */
 export const shopLevels: Readonly<
   Record<
     AgenticLevel,
-    { readonly attributes: readonly [number, number]; readonly optionChance: number; readonly maxOptions: number; readonly rank: number; readonly queryInText: boolean }
+    {
+      readonly attributes: readonly [number, number]
+      readonly optionChance: number
+      readonly shuffleOptionGroups: boolean
+      readonly maxOptions: number
+      readonly rank: number
+      readonly queryInText: boolean
+    }
   >
 > = {
-  1: { attributes: [1, 1], optionChance: 0.5, maxOptions: 1, rank: 0, queryInText: true },
-  2: { attributes: [1, 2], optionChance: 0.75, maxOptions: 3, rank: resultsPerPage - 1, queryInText: false },
-  3: { attributes: [1, 2], optionChance: 0.75, maxOptions: 3, rank: Number.POSITIVE_INFINITY, queryInText: false },
+  1: { attributes: [1, 1], optionChance: 1, shuffleOptionGroups: true, maxOptions: 1, rank: 0, queryInText: true },
+  2: { attributes: [1, 2], optionChance: 0.75, shuffleOptionGroups: false, maxOptions: 3, rank: resultsPerPage - 1, queryInText: false },
+  3: { attributes: [1, 2], optionChance: 0.75, shuffleOptionGroups: false, maxOptions: 3, rank: Number.POSITIVE_INFINITY, queryInText: false },
 }
 
 /** The rank of the first result of a query that satisfies a goal, or -1. */
@@ -62,7 +75,8 @@ export const shopTaskAt = (split: Split, level: AgenticLevel, catalogSeed: numbe
     const picked = new Set(rng.sample(product.attributes, rng.range(spec.attributes[0], spec.attributes[1])))
     const chosenAttributes = product.attributes.filter((a) => picked.has(a))
     const options: Array<readonly [string, string]> = []
-    for (const group of product.options) {
+    const groups = spec.shuffleOptionGroups ? rng.shuffle(product.options) : product.options
+    for (const group of groups) {
       if (rng.chance(spec.optionChance) && options.length < spec.maxOptions) options.push([group.name, rng.pick(group.values)])
     }
     const step = product.price < 20 ? 5 : 10
