@@ -5,7 +5,7 @@
  */
 import { ConfigError, DataError, defaultTemplates, isDrill, mixSeed, Rng, trySync, type Demonstration, type EnvironmentPackage, type EpisodeError, type Task, type TaskOptions, type Trajectory } from "@icrl/core"
 import { Effect } from "effect"
-import { type ScriptedStep, runScript } from "./episode.ts"
+import { type Guidance, type ScriptedStep, runScript } from "./episode.ts"
 
 /** What an environment supplies to build its warm-start data. */
 export interface WarmStartSource<T extends Task> {
@@ -15,6 +15,13 @@ export interface WarmStartSource<T extends Task> {
   critique(task: T, trajectory: Trajectory): string
   /** Fraction of tasks that also get a critic demo on the expert's successful attempt. */
   readonly successCritiqueRate: number
+  /**
+   * Whether those tasks also get refiner demos: the expert's steps again under the critique of
+   * its own success (the critique says it was right; the retry repeats it). Without them the
+   * refiner only ever saw critiques of failures and changed correct attempts when told they were
+   * correct. Absent: false.
+   */
+  readonly refineSuccesses?: boolean
   /** Copy drills per task ({@link copyDrills}); absent or 0: none. */
   readonly copyDrillsPerTask?: number
 }
@@ -56,7 +63,8 @@ export const copyDrills = (demos: ReadonlyArray<Demonstration>, count: number, s
  * Demonstrations for a list of tasks, deterministic in `seed`.
  * Solver: one demo per expert step (prompt = the projection, completion = `<think>..</think><action>..</action>\n\n`).
  * Critic: prompt = the critic template over the attempt text, completion = ` <critique>\n\n`.
- * Refiner: the expert's steps rendered with the corrupted attempt and its critique as guidance.
+ * Refiner: the expert's steps rendered with the corrupted attempt and its critique as guidance
+ * (and, with `refineSuccesses`, with the expert's own attempt and its critique).
  * Then the source's copy drills, if any ({@link copyDrills}).
  *
  * @example
@@ -81,17 +89,17 @@ export const buildWarmStart = <T extends Task>(
       const attemptText = pkg.renderAttempt(task, attempt)
       const critique = source.critique(task, attempt)
       demos.push({ role: "critic", prompt: critic(task.text, attemptText), completion: ` ${critique}${demoStop}` })
-      if (rng.chance(source.successCritiqueRate)) {
-        demos.push({
-          role: "critic",
-          prompt: critic(task.text, pkg.renderAttempt(task, expert)),
-          completion: ` ${source.critique(task, expert)}${demoStop}`,
-        })
-      }
-      if (!attempt.won) {
-        const refined = yield* runScript(pkg, task, plan, { attempt: attemptText, critique })
+      const refine = function* (guidance: Guidance) {
+        const refined = yield* runScript(pkg, task, plan, guidance)
         for (const turn of refined.turns) demos.push({ role: "refiner", prompt: turn.prompt, completion: turn.completion })
       }
+      if (rng.chance(source.successCritiqueRate)) {
+        const expertText = pkg.renderAttempt(task, expert)
+        const praise = source.critique(task, expert)
+        demos.push({ role: "critic", prompt: critic(task.text, expertText), completion: ` ${praise}${demoStop}` })
+        if (source.refineSuccesses === true) yield* refine({ attempt: expertText, critique: praise })
+      }
+      if (!attempt.won) yield* refine({ attempt: attemptText, critique })
     }
     const drills = Math.round((source.copyDrillsPerTask ?? 0) * tasks.length)
     return drills > 0 ? [...demos, ...copyDrills(demos, drills, seed)] : demos

@@ -110,6 +110,9 @@ describe("warm-start demonstrations", () => {
       // Both corrected and successful attempts are critiqued.
       expect(roles("critic").some((d) => d.completion.startsWith(" Correct"))).toBe(true)
       expect(roles("critic").some((d) => !d.completion.startsWith(" Correct"))).toBe(true)
+      // Shop alone also retries its successes under their praise (refineSuccesses).
+      const praised = roles("refiner").filter((d) => d.prompt.includes("\nTip 1: Do the same again.\n"))
+      expect(praised.length > 0).toBe(pkg.name === "shop")
     })
   }
 })

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import type { Demonstration } from "@icrl/core"
-import { copyDrills, demoStop } from "../src/index.ts"
+import { Effect } from "effect"
+import { buildWarmStart, copyDrills, corruptedShopPlan, demoStop, shop, shopCorruptions, shopCritique, shopExpertPlan, type ShopTask, type WarmStartSource } from "../src/index.ts"
 
 const demos: Array<Demonstration> = [
   { role: "solver", prompt: "Task: Who directed the film Silent River?\nNow: (Silent River) ends.", completion: "<think>x</think><action>answer[Olga]</action>\n\n" },
@@ -37,5 +38,37 @@ describe("copyDrills", () => {
     expect(copyDrills(demos.slice(1), 10, 0)).toEqual([])
     expect(copyDrills(copyDrills(demos, 5, 0), 10, 0)).toEqual([])
     expect(copyDrills(demos, 0, 0)).toEqual([])
+  })
+})
+
+describe("buildWarmStart", () => {
+  const source = (refineSuccesses: boolean): WarmStartSource<ShopTask> => ({
+    pkg: shop,
+    expertPlan: shopExpertPlan,
+    corrupt: (task, rng) => corruptedShopPlan(task, rng.pick(shopCorruptions), rng),
+    critique: (task, attempt) => shopCritique(task, attempt.turns.map((t) => t.action)),
+    successCritiqueRate: 0.5,
+    refineSuccesses,
+  })
+  const tasks = Effect.runSync(shop.tasks("train", { seed: 2, count: 16, options: { difficulty: "1" } }))
+  const build = (refineSuccesses: boolean) => Effect.runSync(buildWarmStart(source(refineSuccesses), tasks, 2))
+  const praised = (d: Demonstration) => d.role === "refiner" && d.prompt.includes("\nTip 1: Do the same again.\n")
+
+  test("refineSuccesses adds the expert's steps under the critique of its own success, and nothing else", () => {
+    const without = build(false)
+    const withThem = build(true)
+    expect(without.filter(praised)).toEqual([])
+    const added = withThem.filter(praised)
+    const successCritiques = withThem.filter((d) => d.role === "critic" && d.completion.startsWith(" Correct"))
+    expect(successCritiques.length).toBeGreaterThan(2)
+    expect(withThem.filter((d) => !praised(d))).toEqual(without)
+    // Each praised task's retry repeats the expert's completions, step by step.
+    const expertSteps = tasks.map((t) => shopExpertPlan(t).length)
+    expect(added.length).toBeGreaterThanOrEqual(successCritiques.length * Math.min(...expertSteps))
+    const solverCompletions = new Set(without.filter((d) => d.role === "solver").map((d) => d.completion))
+    for (const d of added) {
+      expect(solverCompletions.has(d.completion)).toBe(true)
+      expect(d.prompt).toMatch(/(^|\n)Task: .+\nTip 1: Do the same again\.\nNow: /)
+    }
   })
 })

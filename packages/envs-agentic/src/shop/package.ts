@@ -61,6 +61,7 @@ export const makeShopPackage = (options: AgenticPackageOptions = {}): Environmen
           corrupt: (task, rng) => corruptedShopPlan(task, rng.pick(shopCorruptions), rng),
           critique,
           successCritiqueRate: 0.25,
+          refineSuccesses: true,
           copyDrillsPerTask: 2,
         },
         shopTasks,
